@@ -1,0 +1,100 @@
+"""``maild parse`` (what maild understands of a message) and ``maild ingest`` (MTA pipe)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+from parsing.report import as_json_dict
+from sqlalchemy import exc as sa_exc
+
+from maild.cli.context import CliContext, config_option, pass_cli
+from maild.pipeline.delivery import Delivery
+from maild.pipeline.errors import TemporaryFailure
+from maild.pipeline.intake import NoMailbox
+from maild.runtime import Runtime
+from parsing import parse_message
+from storage.schema import SchemaError
+
+log = logging.getLogger(__name__)
+
+EX_NOUSER = 67
+EX_TEMPFAIL = 75
+
+
+def _read_input(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    return Path(name).read_bytes()
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.argument("files", nargs=-1, required=True)
+@config_option
+@pass_cli
+def parse(cli: CliContext, as_json: bool, files: tuple[str, ...]) -> None:
+    """Show what maild understands of each FILE ('-' for stdin), in order."""
+    prefix = cli.config().maild.ticket_prefix
+    failed = False
+    for name in files:
+        try:
+            raw = _read_input(name)
+        except OSError as error:
+            click.echo(f"maild parse: {name}: {error.strerror or error}", err=True)
+            failed = True
+            continue
+        report = as_json_dict(parse_message(raw, ticket_prefix=prefix))
+        if as_json:
+            click.echo(json.dumps(report, ensure_ascii=False))
+        else:
+            click.echo(f"== {name}")
+            for key, value in report.items():
+                if key in ("text", "reply_text"):
+                    continue
+                click.echo(f"{key:>12}: {json.dumps(value, ensure_ascii=False)}")
+            click.echo("reply_text:\n" + report["reply_text"])
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.option("--sender", default="", help="Envelope sender (MAIL FROM); '' for a null sender.")
+@click.option(
+    "--recipient",
+    "recipients",
+    multiple=True,
+    help="Envelope recipient(s); default: the first configured mailbox.",
+)
+@click.argument("file", default="-")
+@config_option
+@click.pass_obj
+def ingest(cli: CliContext, sender: str, recipients: tuple[str, ...], file: str) -> None:
+    """Store one message from FILE or stdin, for an MTA pipe.
+
+    Exit 0 when stored (or quarantined), 75 (EX_TEMPFAIL) when it cannot be stored now so
+    the MTA keeps it queued, 67 (EX_NOUSER) when no recipient is a configured mailbox.
+    """
+    try:
+        config = cli.config()
+    except click.ClickException as error:
+        click.echo(error.format_message(), err=True)
+        raise SystemExit(EX_TEMPFAIL) from None
+    raw = _read_input(file)
+    rcpts = recipients or (config.mailboxes[0].address,)
+    delivery = Delivery(raw=raw, mail_from=sender, rcpt_tos=tuple(rcpts), source="ingest")
+    try:
+        with Runtime.open(config) as runtime:
+            results = runtime.intake.deliver(delivery)
+    except NoMailbox as error:
+        click.echo(f"maild ingest: {error}", err=True)
+        raise SystemExit(EX_NOUSER) from None
+    except (TemporaryFailure, SchemaError, sa_exc.OperationalError, sa_exc.InterfaceError) as error:
+        click.echo(f"maild ingest: temporary failure: {error}", err=True)
+        raise SystemExit(EX_TEMPFAIL) from None
+    for result in results:
+        where = f"ticket #{result.ticket_number}" if result.ticket_number else "quarantine"
+        click.echo(f"{result.mailbox}: {result.outcome} ({where})")

@@ -1,0 +1,45 @@
+"""``maild serve`` and ``maild check``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import click
+
+from maild.cli.context import CliContext, config_option, pass_cli
+from maild.config import ConfigError, load_config
+from maild.service import Service
+from storage.schema import SchemaError
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@config_option
+@pass_cli
+def serve(cli: CliContext) -> None:
+    """Run the daemon: SMTP/LMTP receivers and the outbox worker."""
+    config = cli.config()
+    try:
+        asyncio.run(Service(config).serve_forever())
+    except SchemaError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot start: {error}") from None
+
+
+@click.command()
+@config_option
+@pass_cli
+def check(cli: CliContext) -> None:
+    """Validate the configuration; exit non-zero with the key and value on error."""
+    path = cli.resolved_path
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        click.echo(f"configuration error: {error}", err=True)
+        raise SystemExit(1) from None
+    where = str(path) if path else "built-in defaults"
+    boxes = ", ".join(box.address for box in config.mailboxes)
+    click.echo(f"{where}: OK (mailboxes: {boxes}; database: {config.database_url})")

@@ -1,0 +1,114 @@
+"""``maild tickets list|show``."""
+
+from __future__ import annotations
+
+import click
+from parsing.ticketref import format_ticket_tag
+from sqlalchemy import select
+
+from maild.cli.context import CliContext, config_option, pass_cli
+from maild.cli.output import echo_json, iso, print_table
+from maild.cli.reading import read_session
+from storage import queries
+from storage.models import Message, Ticket, TicketStatus
+
+
+def ticket_summary(ticket: Ticket) -> dict[str, object]:
+    return {
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": str(ticket.status),
+        "priority": ticket.priority,
+        "requester": ticket.requester,
+        "assignee": ticket.assignee,
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+    }
+
+
+@click.group()
+def tickets() -> None:
+    """List and read tickets."""
+
+
+@tickets.command("list")
+@click.option("--status", type=click.Choice([s.value for s in TicketStatus]))
+@click.option("--json", "as_json", is_flag=True)
+@config_option
+@pass_cli
+def list_tickets(cli: CliContext, status: str | None, as_json: bool) -> None:
+    """Tickets, oldest first."""
+    with read_session(cli.config()) as session:
+        rows = queries.list_tickets(session, TicketStatus(status) if status else None)
+        summaries = [ticket_summary(ticket) for ticket in rows]
+    if as_json:
+        echo_json(summaries)
+        return
+    print_table(
+        "Tickets",
+        ["#", "status", "priority", "requester", "assignee", "subject", "updated"],
+        [
+            [
+                s["number"],
+                s["status"],
+                s["priority"],
+                s["requester"],
+                s["assignee"] or "-",
+                s["subject"],
+                s["updated_at"],
+            ]
+            for s in summaries
+        ],
+    )
+
+
+@tickets.command("show")
+@click.argument("number", type=int)
+@click.option("--full", is_flag=True, help="Whole message text, quoted history included.")
+@click.option("--json", "as_json", is_flag=True)
+@config_option
+@pass_cli
+def show_ticket(cli: CliContext, number: int, full: bool, as_json: bool) -> None:
+    """One ticket and its thread, oldest first."""
+    config = cli.config()
+    with read_session(config) as session:
+        ticket = queries.ticket_by_number(session, number)
+        if ticket is None:
+            raise click.ClickException(f"no ticket #{number}")
+        messages = session.scalars(
+            select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id)
+        ).all()
+        data = ticket_summary(ticket)
+        data["participants"] = [
+            {"address": p.address, "name": p.name, "role": str(p.role), "bouncing": p.bouncing}
+            for p in ticket.participants
+        ]
+        data["messages"] = [
+            {
+                "kind": str(m.kind),
+                "from": m.from_address,
+                "created_at": iso(m.created_at),
+                "subject": m.subject,
+                "body": m.body if full else m.reply_text,
+                "attachments": [
+                    {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                    for a in m.attachments
+                ],
+            }
+            for m in messages
+        ]
+    if as_json:
+        echo_json(data)
+        return
+    tag = format_ticket_tag(config.maild.ticket_prefix, number)
+    click.echo(f"{tag} {data['subject']}")
+    click.echo(
+        f"status {data['status']} · priority {data['priority']} · "
+        f"requester {data['requester']} · assignee {data['assignee'] or '-'}"
+    )
+    for message in data["messages"]:  # type: ignore[union-attr]
+        click.echo("")
+        click.echo(f"--- {message['created_at']} {message['kind']} from {message['from']}")
+        click.echo(message["body"].rstrip())
+        for attachment in message["attachments"]:
+            click.echo(f"[attachment] {attachment['filename']} ({attachment['size']} bytes)")

@@ -1,0 +1,246 @@
+"""Configuration: one TOML file loaded into typed, validated pydantic models.
+
+Built once at the entry point and passed down; nothing reads it globally. A validation
+error names the key path and the offending value, e.g. ``smtp.listen: ... got 'nowhere'``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG_NAME = "config.toml"
+CONFIG_ENV = "MAILD_CONFIG"
+
+_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+$")
+_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and the value."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_address(value: str) -> str:
+    value = value.strip()
+    if not _ADDRESS.match(value):
+        raise ValueError(f"not a mail address: {value!r}")
+    return value.lower()
+
+
+def _check_listen(value: str) -> str:
+    """``host:port`` (IPv6 as ``[::1]:port``) or empty to disable."""
+    if value == "":
+        return value
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected 'host:port' or an empty string, got {value!r}")
+    return value
+
+
+class MaildSection(_Section):
+    data_dir: Path = Path("var")
+    ticket_prefix: str = "SUPPORT"
+    first_ticket_number: Annotated[int, Field(ge=1)] = 1000
+    default_priority: str = "medium"
+    priorities: tuple[str, ...] = ("urgent", "high", "medium", "low")
+    closed_ticket_reply: str = "follow_up"
+    log_level: str = "INFO"
+
+    @field_validator("ticket_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not _PREFIX.match(value):
+            raise ValueError(
+                f"must be 1-32 letters, digits, '_', '.' or '-' (used in '[PREFIX #1234]'), "
+                f"got {value!r}"
+            )
+        return value
+
+    @field_validator("closed_ticket_reply")
+    @classmethod
+    def _closed(cls, value: str) -> str:
+        if value not in ("follow_up", "reopen"):
+            raise ValueError(f"must be 'follow_up' or 'reopen', got {value!r}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _default_priority_known(self) -> MaildSection:
+        if self.default_priority not in self.priorities:
+            raise ValueError(
+                f"default_priority {self.default_priority!r} is not one of {list(self.priorities)}"
+            )
+        return self
+
+
+class DatabaseSection(_Section):
+    url: str = ""
+    busy_timeout: Annotated[float, Field(gt=0)] = 5.0
+    synchronous: str = "FULL"
+
+    @field_validator("synchronous")
+    @classmethod
+    def _sync(cls, value: str) -> str:
+        if value.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"must be OFF, NORMAL, FULL or EXTRA, got {value!r}")
+        return value.upper()
+
+
+class MailboxConfig(_Section):
+    address: str
+    name: str = "Support"
+
+    _address = field_validator("address")(classmethod(lambda cls, v: _check_address(v)))
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+class SmtpSection(_Section):
+    listen: str = "127.0.0.1:2525"
+    lmtp_listen: str = "127.0.0.1:2424"
+    hostname: str = "localhost"
+    max_message_size: Annotated[int, Field(gt=0)] = 25 * 1024 * 1024
+    line_length_limit: Annotated[int, Field(ge=1000)] = 100_000
+
+    _listen = field_validator("listen", "lmtp_listen")(classmethod(lambda cls, v: _check_listen(v)))
+
+
+class OutboundSection(_Section):
+    relay: str = ""
+    starttls: bool = False
+    username: str = ""
+    password_env: str = ""
+    templates_dir: Path | None = None
+    max_attempts: Annotated[int, Field(ge=1)] = 8
+    flush_interval: Annotated[float, Field(gt=0)] = 5.0
+
+    @field_validator("relay")
+    @classmethod
+    def _relay(cls, value: str) -> str:
+        if value and not re.match(r"^smtp://[^:/\s]+(:\d+)?/?$", value):
+            raise ValueError(f"expected 'smtp://host:port' or empty, got {value!r}")
+        return value
+
+
+class IntakeSection(_Section):
+    max_batch: Annotated[int, Field(ge=1, le=10_000)] = 200
+
+
+class Config(_Section):
+    maild: MaildSection = MaildSection()
+    database: DatabaseSection = DatabaseSection()
+    mailboxes: tuple[MailboxConfig, ...] = (MailboxConfig(address="support@localhost"),)
+    smtp: SmtpSection = SmtpSection()
+    outbound: OutboundSection = OutboundSection()
+    intake: IntakeSection = IntakeSection()
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _mailboxes(cls, value: tuple[MailboxConfig, ...]) -> tuple[MailboxConfig, ...]:
+        if not value:
+            raise ValueError("at least one [[mailboxes]] entry is needed")
+        seen: set[str] = set()
+        for box in value:
+            if box.address in seen:
+                raise ValueError(f"address {box.address!r} is listed twice")
+            seen.add(box.address)
+        return value
+
+    @property
+    def data_dir(self) -> Path:
+        return self.maild.data_dir
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'maild.db'}"
+
+    @property
+    def outbound_dir(self) -> Path:
+        return self.data_dir / "outbound"
+
+    def relay_password(self) -> str | None:
+        """The relay password, read from the environment variable the config names."""
+        if not self.outbound.password_env:
+            return None
+        return os.environ.get(self.outbound.password_env)
+
+
+def _format_location(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """One line per problem: ``key.path: message (got VALUE)``."""
+    lines = []
+    for item in error.errors():
+        loc = _format_location(tuple(item["loc"]))
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        got = item.get("input")
+        shown = "" if isinstance(got, dict | list) or repr(got) in message else f" (got {got!r})"
+        lines.append(f"{loc}: {message}{shown}")
+    return "\n".join(lines)
+
+
+def config_from_mapping(data: dict[str, Any], *, base_dir: Path | None = None) -> Config:
+    """Validate ``data``; a relative ``data_dir`` is taken relative to ``base_dir``."""
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error)) from None
+    if base_dir is not None and not config.maild.data_dir.is_absolute():
+        maild = config.maild.model_copy(update={"data_dir": base_dir / config.maild.data_dir})
+        config = config.model_copy(update={"maild": maild})
+    return config
+
+
+def resolve_config_path(explicit: Path | None) -> Path | None:
+    """``-c`` beats ``MAILD_CONFIG`` beats ``./config.toml``; None means built-in defaults."""
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        return Path(from_env)
+    local = Path(DEFAULT_CONFIG_NAME)
+    return local if local.is_file() else None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate a TOML file; ``None`` gives the built-in defaults."""
+    if path is None:
+        return config_from_mapping({}, base_dir=Path.cwd())
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    try:
+        return config_from_mapping(data, base_dir=path.resolve().parent)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None

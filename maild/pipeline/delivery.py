@@ -1,0 +1,47 @@
+"""The values that cross from a source into the pipeline and back."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from maild.config import MailboxConfig
+from parsing import ParsedMail
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Raw bytes plus the envelope, as a source received them."""
+
+    raw: bytes
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    source: str
+
+
+class Outcome(enum.StrEnum):
+    NEW_TICKET = "new_ticket"
+    REPLY = "reply"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """What became of a delivery for one mailbox, after commit."""
+
+    mailbox: str
+    outcome: Outcome
+    ticket_number: int | None = None
+    quarantine_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One delivery for one mailbox: the unit the writer stores in a SAVEPOINT."""
+
+    delivery: Delivery
+    parsed: ParsedMail
+    mailbox: MailboxConfig
+    reply_tokens: tuple[str, ...] = ()
+    quarantine_id: int | None = None  # set when re-running a quarantined message

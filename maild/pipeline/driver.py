@@ -1,0 +1,94 @@
+"""The pipeline driver: runs the steps for one job and turns outcomes into results.
+
+This is the one place that catches the pipeline's final outcomes (a duplicate, a message
+for quarantine). Database failures are NOT caught here: they propagate to the writer, which
+fails the whole group as a temporary failure so every source retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from maild.clock import Clock
+from maild.pipeline.context import IntakeContext
+from maild.pipeline.delivery import DeliveryResult, Job, Outcome
+from maild.pipeline.errors import Duplicate, Unprocessable
+from maild.pipeline.quarantine import quarantine
+from maild.pipeline.steps import Step
+from storage.models import QuarantinedMessage, QuarantineStatus
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    def __init__(self, steps: Sequence[Step], clock: Clock) -> None:
+        self._steps = tuple(steps)
+        self._clock = clock
+
+    def process(self, session: Session, job: Job) -> DeliveryResult:
+        """Run every step for ``job``; raises for the writer to quarantine or fail."""
+        if job.parsed.problem is not None:
+            raise Unprocessable(job.parsed.problem)
+        context = IntakeContext(session=session, job=job, now=self._clock.now())
+        try:
+            for step in self._steps:
+                step(context)
+        except Duplicate as duplicate:
+            log.info(
+                "duplicate %s for %s (ticket #%s): nothing stored",
+                job.parsed.message_id,
+                job.mailbox.address,
+                duplicate.ticket_number,
+            )
+            return DeliveryResult(job.mailbox.address, Outcome.DUPLICATE, duplicate.ticket_number)
+        session.flush()
+        assert context.ticket is not None
+        number = context.ticket.number
+        if job.quarantine_id is not None:
+            released = session.get(QuarantinedMessage, job.quarantine_id)
+            if released is not None:
+                released.status = QuarantineStatus.RELEASED
+                released.ticket_id = context.ticket.id
+        outcome = Outcome.NEW_TICKET if context.created else Outcome.REPLY
+        log.info(
+            "%s: ticket #%s from %s (%s)",
+            outcome,
+            number,
+            context.sender,
+            context.threaded_by or "new",
+            extra={"ticket": number},
+        )
+        return DeliveryResult(job.mailbox.address, outcome, number)
+
+    def quarantine(self, session: Session, job: Job, error: BaseException) -> DeliveryResult:
+        """Keep the raw message with the reason; the source may then acknowledge it."""
+        expected = isinstance(error, Unprocessable)
+        reason = str(error) if expected else f"{type(error).__name__}: {error}"
+        if job.quarantine_id is not None:
+            row = session.get(QuarantinedMessage, job.quarantine_id)
+            if row is not None:
+                row.error = reason
+                return DeliveryResult(
+                    job.mailbox.address, Outcome.QUARANTINED, quarantine_id=row.id
+                )
+        row = quarantine(
+            session,
+            job.delivery,
+            job.mailbox.address,
+            reason,
+            self._clock.now(),
+            None if expected else error,
+        )
+        if expected:
+            log.warning("quarantined message %s for %s: %s", row.id, job.mailbox.address, reason)
+        else:
+            log.error(
+                "quarantined message %s for %s after an error",
+                row.id,
+                job.mailbox.address,
+                exc_info=error,
+            )
+        return DeliveryResult(job.mailbox.address, Outcome.QUARANTINED, quarantine_id=row.id)

@@ -1,0 +1,117 @@
+"""The one intake service every source hands its bytes to.
+
+It parses each message once, outside any transaction, works out which configured mailboxes
+the envelope reaches, and queues one job per mailbox on the group-commit writer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from concurrent.futures import Future
+
+from maild.config import Config, MailboxConfig
+from maild.pipeline.delivery import Delivery, DeliveryResult, Job
+from maild.pipeline.errors import TemporaryFailure
+from maild.pipeline.mailboxes import MailboxDirectory
+from maild.pipeline.writer import GroupCommitWriter
+from parsing import ParsedMail, parse_message
+
+log = logging.getLogger(__name__)
+
+
+class NoMailbox(ValueError):
+    """None of the recipients is a configured support mailbox."""
+
+
+class IntakeService:
+    def __init__(
+        self, config: Config, writer: GroupCommitWriter, mailboxes: MailboxDirectory
+    ) -> None:
+        self._prefix = config.maild.ticket_prefix
+        self._writer = writer
+        self.mailboxes = mailboxes
+
+    def parse(self, raw: bytes) -> ParsedMail:
+        try:
+            return parse_message(raw, ticket_prefix=self._prefix)
+        except Exception as error:  # parse_message promises not to raise; never trust that
+            log.exception("parser failed")
+            return _unparseable(f"parser error: {type(error).__name__}: {error}")
+
+    def submit_per_mailbox(
+        self, delivery: Delivery, *, quarantine_id: int | None = None
+    ) -> dict[str, Future[DeliveryResult]]:
+        """Queue ``delivery`` once for each mailbox it reaches; futures keyed by mailbox."""
+        targets = self._targets(delivery.rcpt_tos)
+        if not targets:
+            raise NoMailbox(f"no configured mailbox among {list(delivery.rcpt_tos)}")
+        parsed = self.parse(delivery.raw)
+        return {
+            box.address: self._writer.submit(
+                Job(delivery, parsed, box, tuple(tokens), quarantine_id)
+            )
+            for box, tokens in targets.values()
+        }
+
+    def submit(self, delivery: Delivery) -> Future[tuple[DeliveryResult, ...]]:
+        """Queue ``delivery``; the future resolves after commit with one result per mailbox,
+        or fails with :class:`TemporaryFailure` if any mailbox's copy could not be stored."""
+        futures = list(self.submit_per_mailbox(delivery).values())
+        combined: Future[tuple[DeliveryResult, ...]] = Future()
+        remaining = [len(futures)]
+
+        def _done(_: Future[DeliveryResult]) -> None:
+            remaining[0] -= 1
+            if remaining[0]:
+                return
+            errors = [f.exception() for f in futures if f.exception() is not None]
+            if errors:
+                combined.set_exception(errors[0] or TemporaryFailure("unknown"))
+            else:
+                combined.set_result(tuple(f.result() for f in futures))
+
+        for future in futures:
+            future.add_done_callback(_done)
+        return combined
+
+    def deliver(
+        self, delivery: Delivery, timeout: float | None = None
+    ) -> tuple[DeliveryResult, ...]:
+        """Store ``delivery`` and wait for the commit; raises :class:`TemporaryFailure`."""
+        return self.submit(delivery).result(timeout)
+
+    def _targets(self, rcpt_tos: Iterable[str]) -> dict[str, tuple[MailboxConfig, list[str]]]:
+        targets: dict[str, tuple[MailboxConfig, list[str]]] = {}
+        for rcpt in rcpt_tos:
+            recipient = self.mailboxes.resolve(rcpt)
+            if recipient is None:
+                continue
+            _, tokens = targets.setdefault(recipient.mailbox.address, (recipient.mailbox, []))
+            if recipient.token:
+                tokens.append(recipient.token)
+        return targets
+
+
+def _unparseable(problem: str) -> ParsedMail:
+    return ParsedMail(
+        message_id=None,
+        in_reply_to=None,
+        references=(),
+        from_=None,
+        to=(),
+        cc=(),
+        reply_to=(),
+        return_path=None,
+        subject="",
+        date=None,
+        text="",
+        reply_text="",
+        signature=None,
+        attachments=(),
+        automated=None,
+        bounce=None,
+        ticket_ref=None,
+        defects=("parser-error",),
+        problem=problem,
+    )

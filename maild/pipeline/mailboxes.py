@@ -1,0 +1,45 @@
+"""Which configured support mailbox an envelope recipient means.
+
+``support@example.com`` and its sub-addresses ``support+TOKEN@example.com`` both reach the
+``support`` mailbox; the part after ``+`` is our per-ticket reply token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from maild.config import MailboxConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    mailbox: MailboxConfig
+    token: str | None
+
+
+class MailboxDirectory:
+    def __init__(self, mailboxes: Iterable[MailboxConfig]) -> None:
+        self._by_address = {box.address: box for box in mailboxes}
+
+    def __contains__(self, address: str) -> bool:
+        return self.resolve(address) is not None
+
+    def resolve(self, address: str) -> Recipient | None:
+        """The mailbox an address reaches, or None for an address that is not ours."""
+        address = address.strip().strip("<>").lower()
+        local, at, domain = address.rpartition("@")
+        if not at:
+            return None
+        box = self._by_address.get(address)
+        if box is not None:
+            return Recipient(box, None)
+        base, plus, token = local.partition("+")
+        if plus and token:
+            box = self._by_address.get(f"{base}@{domain}")
+            if box is not None:
+                return Recipient(box, token)
+        return None
+
+    def is_ours(self, address: str) -> bool:
+        return self.resolve(address) is not None

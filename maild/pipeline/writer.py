@@ -1,0 +1,156 @@
+"""The single writer with group commit (DESIGN.md, "The hot path").
+
+One thread owns every intake write. Jobs that arrive while a transaction is running wait in
+a queue; the next transaction takes all of them (up to ``max_batch``), runs each in its own
+SAVEPOINT, and commits once. SQLite allows one writer anyway; group commit turns that limit
+into throughput, since one fsync then covers a whole group. Every job's future resolves only
+after the commit, so a source that waits on it acknowledges only committed mail.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from maild.pipeline.delivery import DeliveryResult, Job
+from maild.pipeline.driver import Pipeline
+from maild.pipeline.errors import TemporaryFailure
+
+log = logging.getLogger(__name__)
+
+# Errors that say "the database cannot be written now", not "this message is bad".
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+@dataclass(slots=True)
+class _Pending:
+    job: Job
+    future: Future[DeliveryResult]
+
+
+class _Stop:
+    pass
+
+
+class WriterStopped(TemporaryFailure):
+    """The writer is shutting down and takes no new work."""
+
+
+class GroupCommitWriter:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        pipeline: Pipeline,
+        *,
+        max_batch: int = 200,
+        on_commit: Callable[[list[DeliveryResult]], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._pipeline = pipeline
+        self._max_batch = max_batch
+        self._on_commit = on_commit
+        self._queue: queue.SimpleQueue[_Pending | _Stop] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="maild-writer", daemon=True)
+        self._accepting = False
+        self._lock = threading.Lock()
+        self.batches = 0
+
+    def start(self) -> None:
+        self._accepting = True
+        self._thread.start()
+
+    def submit(self, job: Job) -> Future[DeliveryResult]:
+        future: Future[DeliveryResult] = Future()
+        with self._lock:
+            if not self._accepting:
+                future.set_exception(WriterStopped("maild is shutting down"))
+                return future
+            self._queue.put(_Pending(job, future))
+        return future
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Take no new jobs, store every job already queued, then end the thread."""
+        with self._lock:
+            if not self._accepting:
+                return
+            self._accepting = False
+            self._queue.put(_Stop())
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if isinstance(first, _Stop):
+                break
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, _Stop):
+                    stopping = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        results: list[DeliveryResult] = []
+        try:
+            with self._sessions() as session, session.begin():
+                results = [self._store_one(session, pending.job) for pending in batch]
+        except DATABASE_UNAVAILABLE as error:
+            log.warning(
+                "database unavailable, %d message(s) deferred: %s", len(batch), _first_line(error)
+            )
+            failure = TemporaryFailure(f"database unavailable: {_first_line(error)}")
+            for pending in batch:
+                pending.future.set_exception(failure)
+            return
+        except BaseException as error:  # a bug in the writer itself: fail safe, keep running
+            log.exception("intake transaction failed; %d message(s) deferred", len(batch))
+            for pending in batch:
+                pending.future.set_exception(TemporaryFailure(str(error)))
+            return
+        self.batches += 1
+        for pending, result in zip(batch, results, strict=True):
+            pending.future.set_result(result)
+        if self._on_commit is not None:
+            try:
+                self._on_commit(results)
+            except Exception:
+                log.exception("post-commit hook failed")
+
+    def _store_one(self, session: Session, job: Job) -> DeliveryResult:
+        """Store one job in its own SAVEPOINT; a bad message is quarantined, not fatal."""
+        failure: Exception
+        for attempt in (1, 2):
+            try:
+                with session.begin_nested():
+                    return self._pipeline.process(session, job)
+            except DATABASE_UNAVAILABLE:
+                raise
+            except sa_exc.IntegrityError as error:
+                # Another writer stored the same message or ticket number first (several
+                # instances on one PostgreSQL). Run it once more: dedup now sees their row.
+                failure = error
+                if attempt == 1:
+                    continue
+            except Exception as error:
+                failure = error
+            break
+        with session.begin_nested():
+            return self._pipeline.quarantine(session, job, failure)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error)
+    return text.splitlines()[0] if text else type(error).__name__

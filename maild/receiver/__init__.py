@@ -1,0 +1,1 @@
+"""The SMTP and LMTP receivers (aiosmtpd): bytes and envelope in, an answer after commit."""

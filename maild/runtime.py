@@ -1,0 +1,123 @@
+"""The parts of a running maild, built once from the configuration and passed down.
+
+Used by ``maild serve`` and by the one-shot commands (``ingest``, ``quarantine retry``) so
+that every way in goes through the same writer and pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from outbound.outbox import OutboxWorker
+from outbound.templating import TemplateRenderer
+from outbound.transport import Transport, transport_from_url
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from maild.clock import Clock, SystemClock
+from maild.config import Config
+from maild.pipeline.acknowledge import Acknowledger
+from maild.pipeline.delivery import Delivery, DeliveryResult
+from maild.pipeline.driver import Pipeline
+from maild.pipeline.intake import IntakeService
+from maild.pipeline.mailboxes import MailboxDirectory
+from maild.pipeline.steps import intake_steps
+from maild.pipeline.writer import GroupCommitWriter
+from storage.engine import DatabaseSettings, create_database_engine, session_factory, writer_engine
+from storage.schema import ensure_current
+
+__all__ = ["Delivery", "Runtime", "open_engine"]
+
+
+def open_engine(config: Config) -> Engine:
+    return create_database_engine(
+        DatabaseSettings(
+            url=config.database_url,
+            busy_timeout=config.database.busy_timeout,
+            synchronous=config.database.synchronous,
+        )
+    )
+
+
+def make_transport(config: Config) -> Transport:
+    return transport_from_url(
+        config.outbound.relay or None,
+        config.outbound_dir,
+        starttls=config.outbound.starttls,
+        username=config.outbound.username or None,
+        password=config.relay_password(),
+    )
+
+
+@dataclass
+class Runtime:
+    config: Config
+    clock: Clock
+    engine: Engine
+    sessions: sessionmaker[Session]
+    write_sessions: sessionmaker[Session]
+    writer: GroupCommitWriter
+    intake: IntakeService
+    outbox: OutboxWorker
+    _commit_listeners: list[Callable[[list[DeliveryResult]], None]] = field(default_factory=list)
+
+    def on_commit(self, listener: Callable[[list[DeliveryResult]], None]) -> None:
+        """Call ``listener`` (from the writer thread) after every committed group."""
+        self._commit_listeners.append(listener)
+
+    @classmethod
+    @contextmanager
+    def open(
+        cls,
+        config: Config,
+        clock: Clock | None = None,
+        *,
+        transport: Transport | None = None,
+        create_schema: bool = True,
+    ) -> Iterator[Runtime]:
+        """Open the database (upgrading an empty one), start the writer; stop on exit."""
+        clock = clock or SystemClock()
+        engine = open_engine(config)
+        try:
+            ensure_current(engine, create_if_empty=create_schema)
+            sessions = session_factory(engine)
+            # Writes outside the intake writer (outbox, CLI changes) lock at BEGIN (SQLite).
+            write_sessions = session_factory(writer_engine(engine))
+            mailboxes = MailboxDirectory(config.mailboxes)
+            renderer = TemplateRenderer(config.outbound.templates_dir)
+            pipeline = Pipeline(
+                intake_steps(config, mailboxes, Acknowledger(config, renderer)), clock
+            )
+            listeners: list[Callable[[list[DeliveryResult]], None]] = []
+            writer = GroupCommitWriter(
+                write_sessions,
+                pipeline,
+                max_batch=config.intake.max_batch,
+                on_commit=lambda results: [listener(results) for listener in listeners],
+            )
+            outbox = OutboxWorker(
+                write_sessions,
+                transport or make_transport(config),
+                clock.now,
+                max_attempts=config.outbound.max_attempts,
+            )
+            runtime = cls(
+                config=config,
+                clock=clock,
+                engine=engine,
+                sessions=sessions,
+                write_sessions=write_sessions,
+                writer=writer,
+                intake=IntakeService(config, writer, mailboxes),
+                outbox=outbox,
+                _commit_listeners=listeners,
+            )
+            writer.start()
+            try:
+                yield runtime
+            finally:
+                writer.stop()
+        finally:
+            engine.dispose()

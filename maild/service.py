@@ -1,0 +1,111 @@
+"""``maild serve``: the receivers, the writer and the outbox worker, with a clean shutdown.
+
+SIGTERM/SIGINT: stop listening, let every message already in DATA reach its commit and its
+``250``, close the remaining connections, store whatever is still queued, then exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+from outbound.transport import Transport
+
+from maild.clock import Clock, SystemClock
+from maild.config import Config
+from maild.pipeline.delivery import DeliveryResult, Outcome
+from maild.receiver.handler import IntakeHandler
+from maild.receiver.server import Listener, start_listener
+from maild.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+DRAIN_TIMEOUT = 30.0
+
+
+class Service:
+    def __init__(
+        self, config: Config, clock: Clock | None = None, *, transport: Transport | None = None
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self._transport = transport
+        self.listeners: dict[str, Listener] = {}
+        self.runtime: Runtime | None = None
+        self._stop = asyncio.Event()
+        self._outbox_wake = asyncio.Event()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Service]:
+        """Start everything; on exit shut down in the order that loses nothing."""
+        loop = asyncio.get_running_loop()
+        with Runtime.open(self.config, self.clock, transport=self._transport) as runtime:
+            self.runtime = runtime
+            runtime.on_commit(lambda results: self._wake_outbox(loop, results))
+            outbox_task = asyncio.create_task(self._outbox_loop(runtime), name="outbox")
+            try:
+                await self._start_listeners(runtime)
+                yield self
+            finally:
+                await self._stop_listeners()
+                runtime.writer.stop()
+                outbox_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await outbox_task
+
+    async def serve_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        async with self.running():
+            addresses = ", ".join(f"{n} on port {lst.port}" for n, lst in self.listeners.items())
+            log.info("maild serving: %s", addresses or "no listeners")
+            await self._stop.wait()
+            log.info("stopping: no new connections, finishing messages in flight")
+        log.info("maild stopped")
+
+    async def _start_listeners(self, runtime: Runtime) -> None:
+        smtp = self.config.smtp
+        for name, listen, lmtp in (("smtp", smtp.listen, False), ("lmtp", smtp.lmtp_listen, True)):
+            if not listen:
+                continue
+            self.listeners[name] = await start_listener(
+                name,
+                listen,
+                IntakeHandler(runtime.intake, lmtp=lmtp),
+                lmtp=lmtp,
+                hostname=smtp.hostname,
+                max_message_size=smtp.max_message_size,
+                line_length_limit=smtp.line_length_limit,
+            )
+
+    async def _stop_listeners(self) -> None:
+        for listener in self.listeners.values():
+            listener.server.close()
+        for listener in self.listeners.values():
+            try:
+                await asyncio.wait_for(listener.handler.idle.wait(), DRAIN_TIMEOUT)
+            except TimeoutError:
+                log.warning("%s: messages still in flight after %ss", listener.name, DRAIN_TIMEOUT)
+            listener.close_sessions()
+
+    def _wake_outbox(self, loop: asyncio.AbstractEventLoop, results: list[DeliveryResult]) -> None:
+        if any(result.outcome is Outcome.NEW_TICKET for result in results):
+            loop.call_soon_threadsafe(self._outbox_wake.set)
+
+    async def _outbox_loop(self, runtime: Runtime) -> None:
+        interval = self.config.outbound.flush_interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox_wake.wait(), interval)
+            self._outbox_wake.clear()
+            try:
+                await asyncio.to_thread(runtime.outbox.flush)
+            except Exception:
+                log.exception("outbox flush failed; will try again")

@@ -1,0 +1,253 @@
+"""The database schema as typed SQLAlchemy models. Change it only with an Alembic migration."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zones; without this a value written aware comes back naive.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TicketStatus(enum.StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class MessageKind(enum.StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    NOTE = "note"
+    SYSTEM = "system"
+
+
+class ParticipantRole(enum.StrEnum):
+    REQUESTER = "requester"
+    CC = "cc"
+    AGENT = "agent"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class QuarantineStatus(enum.StrEnum):
+    HELD = "held"
+    RELEASED = "released"
+
+
+def _enum(enum_cls: type[enum.StrEnum]) -> Any:
+    # Stored as plain strings so a new value needs no ALTER TYPE on PostgreSQL.
+    return String(16)
+
+
+class Counter(Base):
+    """Named integer sequences (ticket numbers) that work alike on SQLite and PostgreSQL."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    mailbox: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), index=True)
+    priority: Mapped[str] = mapped_column(String(32))
+    requester: Mapped[str] = mapped_column(String(320))
+    requester_name: Mapped[str] = mapped_column(String(320), default="")
+    assignee: Mapped[str | None] = mapped_column(String(320))
+    linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    participants: Mapped[list[Participant]] = relationship(
+        back_populates="ticket", order_by="Participant.id"
+    )
+    messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("ticket_id", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(320))  # lower-cased
+    name: Mapped[str] = mapped_column(String(320), default="")
+    role: Mapped[ParticipantRole] = mapped_column(_enum(ParticipantRole))
+    bouncing: Mapped[bool] = mapped_column(default=False)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="participants")
+
+
+class Message(Base):
+    """One message on a ticket, inbound or written by maild; ``raw`` keeps the original bytes."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("mailbox", "dedup_key"),
+        Index("ix_messages_message_id", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
+    mailbox: Mapped[str] = mapped_column(String(320))
+    dedup_key: Mapped[str] = mapped_column(String(1000))
+    message_id: Mapped[str | None] = mapped_column(String(1000))
+    from_address: Mapped[str] = mapped_column(String(320))
+    from_name: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    reply_text: Mapped[str] = mapped_column(Text)
+    automated: Mapped[str | None] = mapped_column(String(64))
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
+
+
+class Blob(Base):
+    """Content-addressed bytes: an attachment sent a hundred times is stored once."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+
+
+class Event(Base):
+    """The audit trail: who (a person, ``system`` or a rule) changed what, and when."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    ticket: Mapped[Ticket] = relationship()
+
+
+class OutboxMessage(Base):
+    """A fully composed outgoing message, written in the transaction that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(32))  # acknowledgement, notification, ...
+    automatic: Mapped[bool] = mapped_column(default=True)
+    message_id: Mapped[str] = mapped_column(String(1000), index=True)
+    mail_from: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    ticket: Mapped[Ticket | None] = relationship()
+
+
+class QuarantinedMessage(Base):
+    """A message the pipeline could not process, kept raw with the reason for a human."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(32))
+    mail_from: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    mailbox: Mapped[str] = mapped_column(String(320))
+    error: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    status: Mapped[QuarantineStatus] = mapped_column(_enum(QuarantineStatus))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
