@@ -10,9 +10,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from outbound.outbox import OutboxWorker
-from outbound.templating import TemplateRenderer
-from outbound.transport import Transport, transport_from_url
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +22,9 @@ from maild.pipeline.intake import IntakeService
 from maild.pipeline.mailboxes import MailboxDirectory
 from maild.pipeline.steps import intake_steps
 from maild.pipeline.writer import GroupCommitWriter
+from outbound.outbox import OutboxWorker
+from outbound.templating import TemplateRenderer
+from outbound.transport import Transport, transport_from_url
 from storage.engine import DatabaseSettings, create_database_engine, session_factory, writer_engine
 from storage.schema import ensure_current
 

@@ -12,14 +12,13 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 
-from outbound.transport import Transport
-
 from maild.clock import Clock, SystemClock
 from maild.config import Config
 from maild.pipeline.delivery import DeliveryResult, Outcome
 from maild.receiver.handler import IntakeHandler
 from maild.receiver.server import Listener, start_listener
 from maild.runtime import Runtime
+from outbound.transport import Transport
 
 log = logging.getLogger(__name__)
 

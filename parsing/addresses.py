@@ -1,10 +1,12 @@
 """Address headers: mail-parser's mailbox lists turned into clean :class:`Address` values.
 
 mail-parser splits address lists with lexical context (quoted names holding commas, groups,
-comments) and decodes encoded words in display names. What it leaves is fixed here: names in
-8-bit octets that are not UTF-8 (it writes them as ``\\udcfc`` escapes), encoded words a client wrongly
-put inside quotes (Thunderbird and Gmail decode those, so people expect them decoded), and
-the Return-Path, which is not a mailbox list. Imports nothing of the project but helpers.
+comments) and decodes encoded words in display names. What it leaves is fixed here: names
+in 8-bit octets that are not UTF-8 (it writes them as ``\\udcfc`` escapes), encoded words a
+client wrongly put inside quotes (Thunderbird and Gmail decode those, so people expect them
+decoded), and the Return-Path, which is not a mailbox list. :func:`parse_address_list` is
+the stdlib reading for when mail-parser gives up on a message. Imports nothing of the
+project but its helpers.
 """
 
 from __future__ import annotations

@@ -86,8 +86,6 @@ def _disposition(part: Message) -> str | None:
         return None
 
 
-
-
 def _decoded_text(part: Message, walk: _Walk) -> str:
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""

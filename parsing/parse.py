@@ -107,9 +107,7 @@ def _first_values(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
     return first
 
 
-def _addresses(
-    mail: Any, message: Message, header: str, defects: _Defects
-) -> tuple[Address, ...]:
+def _addresses(mail: Any, message: Message, header: str, defects: _Defects) -> tuple[Address, ...]:
     """The mailboxes of the first ``header``: mail-parser's reading, else the stdlib's."""
     pairs: Any = None
     if mail is not None:

@@ -26,7 +26,6 @@ NO_SENDER = "no usable sender address in the From header"
 BROKEN_MIME = "broken MIME: multipart boundary missing or never found, body cannot be determined"
 
 
-
 def find_problem(
     *,
     has_headers: bool,

@@ -15,13 +15,23 @@ from functools import lru_cache
 
 # Reply and forward markers (lower case), each followed by a colon in a subject.
 _REPLY_WORDS = (
-    # English, German, Scandinavian, Finnish, Dutch, French, Italian, Spanish, Portuguese
-    "re fw fwd aw wg sv vs vb antw antwort doorst tr réf ref r rif rv res enc "
-    # Polish, Turkish, Hungarian, Greek, Russian, Chinese, Japanese, Korean
-    "odp pd ynt ilt vá απ σχετ πρθ отв ответ пересл 回复 回覆 答复 转发 轉寄 返信 転送 답장 전달 "
-    # mail gateways: "EXTERNAL: subject"
-    "external"
-).split()
+    *("re", "fw", "fwd"),  # English (and Latin "re")
+    *("aw", "wg", "antw", "antwort"),  # German
+    *("sv", "vs", "vb"),  # Scandinavian, Finnish
+    *("doorst",),  # Dutch
+    *("tr", "réf", "ref"),  # French
+    *("r", "rif"),  # Italian
+    *("rv", "res", "enc"),  # Spanish, Portuguese
+    *("odp", "pd"),  # Polish
+    *("ynt", "ilt"),  # Turkish
+    *("vá",),  # Hungarian
+    *("απ", "σχετ", "πρθ"),  # Greek
+    *("отв", "ответ", "пересл"),  # Russian
+    *("回复", "回覆", "答复", "转发", "轉寄"),  # Chinese
+    *("返信", "転送"),  # Japanese
+    *("답장", "전달"),  # Korean
+    *("external",),  # mail gateways: "EXTERNAL: subject"
+)
 _REPLY_WORD = "|".join(re.escape(word) for word in sorted(_REPLY_WORDS, key=len, reverse=True))
 # "Re:", "RE :", "Re[2]:", "Re(2):", "Re：" (full-width colon).
 _REPLY_PREFIX = rf"(?:{_REPLY_WORD})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]"

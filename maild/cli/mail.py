@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import click
-from parsing.report import as_json_dict
 from sqlalchemy import exc as sa_exc
 
 from maild.cli.context import CliContext, config_option, pass_cli
@@ -17,6 +16,7 @@ from maild.pipeline.errors import TemporaryFailure
 from maild.pipeline.intake import NoMailbox
 from maild.runtime import Runtime
 from parsing import parse_message
+from parsing.report import as_json_dict
 from storage.schema import SchemaError
 
 log = logging.getLogger(__name__)

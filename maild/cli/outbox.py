@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
-from outbound.outbox import outbox_rows
 
 from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json, iso, print_table
 from maild.cli.reading import read_session
+from outbound.outbox import outbox_rows
 
 
 @click.command()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import click
-from parsing.ticketref import format_ticket_tag
 from sqlalchemy import select
 
 from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json, iso, print_table
 from maild.cli.reading import read_session
+from parsing.ticketref import format_ticket_tag
 from storage import queries
 from storage.models import Message, Ticket, TicketStatus
 

@@ -7,23 +7,29 @@ variables (invariant 5).
 
 from __future__ import annotations
 
-from outbound.compose import OutgoingMail, compose, make_message_id
+import logging
+
+from maild.config import Config
+from maild.pipeline.context import IntakeContext
+from outbound.compose import AddressError, OutgoingMail, compose, make_message_id
 from outbound.outbox import enqueue
 from outbound.templating import TemplateRenderer
 from parsing.ticketref import format_ticket_tag
 
-from maild.config import Config
-from maild.pipeline.context import IntakeContext
+log = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 500
 
 
 class Acknowledger:
+    """Queues the acknowledgement; returns False when the sender's address cannot take one
+    (malformed, or needs SMTPUTF8): the ticket is still stored, just not acknowledged."""
+
     def __init__(self, config: Config, renderer: TemplateRenderer) -> None:
         self._prefix = config.maild.ticket_prefix
         self._renderer = renderer
 
-    def queue(self, context: IntakeContext) -> None:
+    def queue(self, context: IntakeContext) -> bool:
         ticket, parsed, mailbox = context.ticket, context.parsed, context.job.mailbox
         assert ticket is not None and parsed.from_ is not None
         tag = format_ticket_tag(self._prefix, ticket.number)
@@ -57,6 +63,16 @@ class Acknowledger:
             auto_submitted="auto-replied",
             date=context.now,
         )
+        try:
+            raw = compose(mail)
+        except AddressError as error:
+            log.warning(
+                "no acknowledgement for ticket #%s: %s",
+                ticket.number,
+                error,
+                extra={"ticket": ticket.number},
+            )
+            return False
         enqueue(
             context.session,
             ticket_id=None,
@@ -65,6 +81,7 @@ class Acknowledger:
             message_id=message_id,
             mail_from=mailbox.address,
             recipients=[parsed.from_.address],
-            raw=compose(mail),
+            raw=raw,
             now=context.now,
         )
+        return True

@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from outbound.compose import new_ticket_token, token_from_message_id
-from parsing.ticketref import strip_reply_prefixes
-
 from maild.config import Config
 from maild.pipeline.acknowledge import Acknowledger
 from maild.pipeline.context import IntakeContext
 from maild.pipeline.errors import Duplicate
 from maild.pipeline.mailboxes import MailboxDirectory
+from outbound.compose import new_ticket_token, token_from_message_id
+from parsing.ticketref import strip_reply_prefixes
 from storage import queries
 from storage.models import (
     Attachment,
@@ -288,8 +287,12 @@ class Acknowledge:
         self._acknowledger = acknowledger
 
     def __call__(self, context: IntakeContext) -> None:
-        if context.created and context.automated is None:
-            self._acknowledger.queue(context)
+        if not context.created or context.automated is not None:
+            return
+        if self._acknowledger.queue(context):
+            _event(context, "acknowledgement.queued", {"to": context.sender})
+        else:
+            _event(context, "acknowledgement.skipped", {"reason": "address unusable"})
 
 
 def _event(context: IntakeContext, kind: str, data: dict[str, object]) -> None:

@@ -132,7 +132,12 @@ def test_customer_reply_reopens_pending_ticket(daemon: DaemonThread) -> None:
     assert ticket.status == TicketStatus.OPEN
     with daemon.runtime.sessions() as session:
         kinds = session.scalars(select(Event.kind).order_by(Event.id)).all()
-    assert kinds == ["ticket.created", "status.changed", "message.received"]
+    assert kinds == [
+        "ticket.created",
+        "acknowledgement.queued",
+        "status.changed",
+        "message.received",
+    ]
 
 
 def test_mail_to_closed_ticket_opens_follow_up(daemon: DaemonThread) -> None:
@@ -329,3 +334,18 @@ def test_concurrent_clients_store_every_message_once(daemon: DaemonThread, sink:
     assert numbers == list(range(1000, 1000 + per_client * clients))
     with daemon.runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == len(stored)
+
+
+def test_sender_address_needing_smtputf8_is_stored_without_acknowledgement(
+    daemon: DaemonThread,
+) -> None:
+    raw = customer_mail(sender="x@customer.example").replace(
+        b"From: x@customer.example", "From: Jörg <jörg@customer.example>".encode()
+    )
+    assert daemon.send(raw) == {}
+    [ticket] = tickets(daemon)
+    assert ticket.requester == "jörg@customer.example"
+    assert outbox(daemon) == []
+    with daemon.runtime.sessions() as session:
+        kinds = session.scalars(select(Event.kind).order_by(Event.id)).all()
+    assert kinds == ["ticket.created", "acknowledgement.skipped"]

@@ -207,8 +207,7 @@ def test_truncated_mail_with_a_broken_inner_part_survives_mail_parser() -> None:
     raw = mail(
         "MIME-Version: 1.0",
         'Content-Type: multipart/mixed; boundary="b"',
-        body=f"--b\n{PLAIN}\n--b\n"
-        'Content-Type: multipart/alternative; boundary="never"\n\nx\n',
+        body=f'--b\n{PLAIN}\n--b\nContent-Type: multipart/alternative; boundary="never"\n\nx\n',
     )
     parsed = parse_message(raw)
     assert "mail-parser-failed:AttributeError" in parsed.defects
