@@ -27,3 +27,6 @@ def configure_logging(level: str) -> None:
     # aiosmtpd logs every connection at INFO; that is noise at our default level.
     for noisy in ("mail.log", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # mail-parser logs every odd MIME part and bad encoded word; parsing/ records those as
+    # defects on the message instead.
+    logging.getLogger("mailparser").setLevel(logging.CRITICAL)

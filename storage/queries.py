@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,15 +23,28 @@ from storage.models import (
 TICKET_COUNTER = "ticket"
 
 
+_counters = Counter.__table__
+_TAKE_NUMBER = (
+    update(_counters)
+    .where(_counters.c.name == TICKET_COUNTER)
+    .values(
+        value=case(
+            (_counters.c.value + 1 > bindparam("first"), _counters.c.value + 1),
+            else_=bindparam("first"),
+        )
+    )
+    .returning(_counters.c.value)
+)
+
+
 def next_ticket_number(session: Session, first_number: int) -> int:
     """Take the next ticket number; the row lock serialises concurrent writers."""
-    counter = session.get(Counter, TICKET_COUNTER, with_for_update=True)
-    if counter is None:
-        counter = Counter(name=TICKET_COUNTER, value=first_number)
-        session.add(counter)
-        return first_number
-    counter.value = max(counter.value + 1, first_number)
-    return counter.value
+    connection = session.connection()
+    number = connection.execute(_TAKE_NUMBER, {"first": first_number}).scalar()
+    if number is None:
+        connection.execute(insert(_counters), {"name": TICKET_COUNTER, "value": first_number})
+        number = first_number
+    return number
 
 
 def message_exists(session: Session, mailbox: str, dedup_key: str) -> Message | None:

@@ -75,8 +75,7 @@ class Acknowledger:
             return False
         enqueue(
             context.session,
-            ticket_id=None,
-            ticket=ticket,
+            ticket_id=ticket.id,
             kind="acknowledgement",
             message_id=message_id,
             mail_from=mailbox.address,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from maild.pipeline.delivery import Job
-from storage.models import MessageKind, Ticket
+from parsing import ParsedMail
+from storage.models import MessageKind
+from storage.tickets import TicketView
 
 
 @dataclass
@@ -17,20 +21,20 @@ class IntakeContext:
     job: Job
     now: datetime
     automated: str | None = None
-    ticket: Ticket | None = None
+    ticket: TicketView | None = None
     created: bool = False
     threaded_by: str | None = None
-    linked_ticket: Ticket | None = None
+    linked_ticket: TicketView | None = None
     kind: MessageKind = MessageKind.CUSTOMER
-    notes: list[str] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
-    def parsed(self):
+    def parsed(self) -> ParsedMail:
         return self.job.parsed
 
     @property
     def sender(self) -> str:
-        """The sender's address, lower-cased (the quarantine step guarantees one exists)."""
+        """The sender's address, lower-cased (mail without one is quarantined first)."""
         assert self.job.parsed.from_ is not None
         return self.job.parsed.from_.key
 
@@ -40,14 +44,21 @@ class IntakeContext:
         return self.job.parsed.from_.name
 
     @property
+    def actor(self) -> str:
+        """Who the audit trail names for what this message changed."""
+        return f"customer:{self.sender}" if self.automated is None else "system"
+
+    @property
     def dedup_key(self) -> str:
         return dedup_key(self.job)
+
+    def record(self, kind: str, **data: Any) -> None:
+        """An audit event, written with the message by the store step."""
+        self.events.append((kind, data))
 
 
 def dedup_key(job: Job) -> str:
     """Message-ID when there is one, otherwise the SHA-256 of the raw bytes (invariant 2)."""
     if job.parsed.message_id:
         return job.parsed.message_id
-    import hashlib
-
     return "sha256:" + hashlib.sha256(job.delivery.raw).hexdigest()

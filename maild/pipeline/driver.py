@@ -44,7 +44,6 @@ class Pipeline:
                 duplicate.ticket_number,
             )
             return DeliveryResult(job.mailbox.address, Outcome.DUPLICATE, duplicate.ticket_number)
-        session.flush()
         assert context.ticket is not None
         number = context.ticket.number
         if job.quarantine_id is not None:
@@ -52,6 +51,7 @@ class Pipeline:
             if released is not None:
                 released.status = QuarantineStatus.RELEASED
                 released.ticket_id = context.ticket.id
+                session.flush()
         outcome = Outcome.NEW_TICKET if context.created else Outcome.REPLY
         log.info(
             "%s: ticket #%s from %s (%s)",

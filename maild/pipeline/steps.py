@@ -1,8 +1,8 @@
 """The intake steps, run in order for each job inside its SAVEPOINT.
 
 Each step is one small class with a ``name`` and a ``__call__(context)``; the pipeline is the
-ordered tuple :data:`INTAKE_STEPS`. A new behaviour is a new step, not a new branch. Final
-outcomes (a duplicate) are exceptions caught by the driver.
+ordered tuple :func:`intake_steps` returns. A new behaviour is a new step, not a new branch.
+Final outcomes (a duplicate) are exceptions caught by the driver.
 """
 
 from __future__ import annotations
@@ -17,17 +17,9 @@ from maild.pipeline.errors import Duplicate
 from maild.pipeline.mailboxes import MailboxDirectory
 from outbound.compose import new_ticket_token, token_from_message_id
 from parsing.ticketref import strip_reply_prefixes
-from storage import queries
-from storage.models import (
-    Attachment,
-    Event,
-    Message,
-    MessageKind,
-    Participant,
-    ParticipantRole,
-    Ticket,
-    TicketStatus,
-)
+from storage import queries, tickets
+from storage.models import MessageKind, ParticipantRole, TicketStatus
+from storage.tickets import TicketView
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +36,11 @@ class Deduplicate:
     name = "deduplicate"
 
     def __call__(self, context: IntakeContext) -> None:
-        existing = queries.message_exists(
+        number = tickets.duplicate_of(
             context.session, context.job.mailbox.address, context.dedup_key
         )
-        if existing is not None:
-            raise Duplicate(existing.ticket.number)
+        if number is not None:
+            raise Duplicate(number)
 
 
 class ClassifyAutomated:
@@ -78,44 +70,46 @@ class ClassifyAutomated:
 class Thread:
     """Finds the ticket a message continues.
 
-    In order (DESIGN.md, Tickets): a Message-ID we stored or sent named in In-Reply-To /
-    References, then our reply token in a recipient address, then the subject tag. The tag
-    alone is trusted only from a participant of that ticket: from anyone else it opens a
-    new ticket linked to the named one, so nobody writes into a stranger's ticket by
-    guessing a number (invariant 6).
+    In order (DESIGN.md, Tickets): a Message-ID we sent (it carries the ticket's token) or
+    stored, named in In-Reply-To / References; then our reply token in a recipient address;
+    then the subject tag. The tag alone is trusted only from a participant of that ticket:
+    from anyone else it opens a new ticket linked to the named one, so nobody writes into a
+    stranger's ticket by guessing a number (invariant 6).
     """
 
     name = "thread"
 
     def __call__(self, context: IntakeContext) -> None:
         session, parsed = context.session, context.parsed
-        mailbox = context.job.mailbox.address
         thread_ids = parsed.thread_ids
-        tokens = [t for t in (token_from_message_id(i) for i in thread_ids) if t]
-        ticket = queries.ticket_by_token(session, tokens)
-        if ticket is not None:
-            context.ticket, context.threaded_by = ticket, "message-id"
-            return
-        ticket = queries.ticket_by_stored_message_id(session, mailbox, thread_ids)
-        if ticket is not None:
-            context.ticket, context.threaded_by = ticket, "references"
-            return
-        ticket = queries.ticket_by_token(session, context.job.reply_tokens)
-        if ticket is not None:
-            context.ticket, context.threaded_by = ticket, "reply-token"
-            return
+        our_tokens = [t for t in map(token_from_message_id, thread_ids) if t]
+        for threaded_by, find in (
+            ("message-id", lambda: tickets.by_tokens(session, our_tokens)),
+            (
+                "references",
+                lambda: tickets.by_stored_message_id(
+                    session, context.job.mailbox.address, thread_ids
+                ),
+            ),
+            ("reply-token", lambda: tickets.by_tokens(session, context.job.reply_tokens)),
+        ):
+            ticket = find()
+            if ticket is not None:
+                context.ticket, context.threaded_by = ticket, threaded_by
+                return
         if parsed.ticket_ref is None:
             return
-        named = queries.ticket_by_number(session, parsed.ticket_ref)
+        named = tickets.by_number(session, parsed.ticket_ref)
         if named is None:
             return
-        if queries.participant(session, named.id, context.sender) is not None:
+        if context.sender in tickets.participant_addresses(session, named.id):
             context.ticket, context.threaded_by = named, "subject-tag"
         else:
             log.info(
-                "subject names ticket #%s but %s is not a participant: opening a new ticket",
+                "subject names ticket #%s but %s is not on it: opening a new ticket",
                 named.number,
                 context.sender,
+                extra={"ticket": named.number},
             )
             context.linked_ticket = named
 
@@ -138,12 +132,14 @@ class FollowUpClosed:
 
 
 class OpenTicket:
-    """Creates the ticket when the message continues none."""
+    """Creates the ticket, with its requester and Cc'd people, when the message continues
+    none."""
 
     name = "open-ticket"
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, mailboxes: MailboxDirectory) -> None:
         self._config = config
+        self._mailboxes = mailboxes
 
     def __call__(self, context: IntakeContext) -> None:
         if context.ticket is not None:
@@ -151,39 +147,51 @@ class OpenTicket:
         session, parsed = context.session, context.parsed
         number = queries.next_ticket_number(session, self._config.maild.first_ticket_number)
         subject = strip_reply_prefixes(parsed.subject) or "(no subject)"
-        ticket = Ticket(
-            number=number,
-            token=new_ticket_token(),
-            mailbox=context.job.mailbox.address,
-            subject=subject,
-            status=TicketStatus.NEW,
-            priority=self._config.maild.default_priority,
-            requester=context.sender,
-            requester_name=context.sender_name,
-            linked_ticket_id=context.linked_ticket.id if context.linked_ticket else None,
-            created_at=context.now,
-            updated_at=context.now,
+        values = {
+            "number": number,
+            "token": new_ticket_token(),
+            "mailbox": context.job.mailbox.address,
+            "subject": subject,
+            "status": TicketStatus.NEW,
+            "priority": self._config.maild.default_priority,
+            "requester": context.sender,
+            "requester_name": context.sender_name,
+            "linked_ticket_id": context.linked_ticket.id if context.linked_ticket else None,
+            "created_at": context.now,
+            "updated_at": context.now,
+        }
+        ticket_id = tickets.insert_ticket(session, **values)
+        context.ticket = TicketView(
+            ticket_id,
+            number,
+            values["token"],
+            values["mailbox"],
+            subject,
+            TicketStatus.NEW,
+            context.sender,
         )
-        session.add(ticket)
-        context.ticket, context.created = ticket, True
-        session.add(
-            Participant(
-                ticket=ticket,
-                address=context.sender,
-                name=context.sender_name,
-                role=ParticipantRole.REQUESTER,
-            )
-        )
-        data: dict[str, object] = {"subject": subject}
+        context.created = True
+        people = [(context.sender, context.sender_name, ParticipantRole.REQUESTER)]
+        if context.automated is None:
+            seen = {context.sender}
+            for cc in parsed.cc:
+                if cc.key not in seen and not self._mailboxes.is_ours(cc.key):
+                    seen.add(cc.key)
+                    people.append((cc.key, cc.name, ParticipantRole.CC))
+        tickets.insert_participants(session, ticket_id, people)
         if context.linked_ticket is not None:
-            data["linked_ticket"] = context.linked_ticket.number
-        _event(context, "ticket.created", data)
+            context.record(
+                "ticket.created", subject=subject, linked_ticket=context.linked_ticket.number
+            )
+        else:
+            context.record("ticket.created", subject=subject)
 
 
-class AddParticipants:
-    """Cc'd people of a new ticket, and whoever proved they got our mail, join the ticket."""
+class JoinThread:
+    """Whoever proved they received our mail (they answered our Message-ID or wrote to the
+    token address) and is not yet on the ticket joins it as a Cc."""
 
-    name = "participants"
+    name = "join-thread"
 
     def __init__(self, mailboxes: MailboxDirectory) -> None:
         self._mailboxes = mailboxes
@@ -191,25 +199,18 @@ class AddParticipants:
     def __call__(self, context: IntakeContext) -> None:
         ticket = context.ticket
         assert ticket is not None
-        if context.automated is not None:
+        if context.created or context.automated is not None:
             return
-        candidates = []
-        if context.created:
-            candidates = [a for a in context.parsed.cc if a.key != context.sender]
-        elif context.threaded_by in ("message-id", "reply-token", "references"):
-            candidates = [context.parsed.from_]
-        known = (
-            {p.address for p in ticket.participants} if not context.created else {context.sender}
+        if context.threaded_by not in ("message-id", "reply-token", "references"):
+            return
+        if self._mailboxes.is_ours(context.sender):
+            return
+        if context.sender in tickets.participant_addresses(context.session, ticket.id):
+            return
+        tickets.insert_participants(
+            context.session, ticket.id, [(context.sender, context.sender_name, ParticipantRole.CC)]
         )
-        for address in candidates:
-            if address is None or address.key in known or self._mailboxes.is_ours(address.key):
-                continue
-            known.add(address.key)
-            context.session.add(
-                Participant(
-                    ticket=ticket, address=address.key, name=address.name, role=ParticipantRole.CC
-                )
-            )
+        context.record("participant.added", address=context.sender)
 
 
 class UpdateStatus:
@@ -217,34 +218,33 @@ class UpdateStatus:
 
     name = "status"
 
-    REOPENING = {TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    REOPENING = frozenset({TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED})
 
     def __call__(self, context: IntakeContext) -> None:
         ticket = context.ticket
         assert ticket is not None
-        ticket.updated_at = context.now
-        if context.created or context.automated is not None:
+        if context.created:
             return
-        if ticket.status in self.REOPENING:
-            _event(
-                context,
-                "status.changed",
-                {"from": str(ticket.status), "to": str(TicketStatus.OPEN)},
-            )
+        changes: dict[str, object] = {"updated_at": context.now}
+        if context.automated is None and ticket.status in self.REOPENING:
+            context.record("status.changed", **{"from": str(ticket.status), "to": "open"})
+            changes.update(status=TicketStatus.OPEN, resolved_at=None, closed_at=None)
             ticket.status = TicketStatus.OPEN
-            ticket.resolved_at = ticket.closed_at = None
+        tickets.update_ticket(context.session, ticket.id, **changes)
 
 
 class StoreMessage:
-    """The message itself, its attachments (content-addressed) and its audit event."""
+    """The message itself and its attachments, stored once by content."""
 
     name = "store"
 
     def __call__(self, context: IntakeContext) -> None:
         ticket, parsed, job = context.ticket, context.parsed, context.job
         assert ticket is not None and parsed.from_ is not None
-        message = Message(
-            ticket=ticket,
+        session = context.session
+        message_id = tickets.insert_message(
+            session,
+            ticket_id=ticket.id,
             kind=context.kind,
             mailbox=job.mailbox.address,
             dedup_key=context.dedup_key,
@@ -259,23 +259,25 @@ class StoreMessage:
             sent_at=parsed.date,
             created_at=context.now,
         )
-        context.session.add(message)
+        rows = []
         for attachment in parsed.attachments:
             digest = attachment.sha256
-            queries.store_blob(context.session, digest, attachment.data)
-            message.attachments.append(
-                Attachment(
-                    filename=attachment.filename,
-                    content_type=attachment.content_type,
-                    size=attachment.size,
-                    sha256=digest,
-                )
+            queries.store_blob(session, digest, attachment.data)
+            rows.append(
+                {
+                    "message_id": message_id,
+                    "filename": attachment.filename,
+                    "content_type": attachment.content_type,
+                    "size": attachment.size,
+                    "sha256": digest,
+                }
             )
+        tickets.insert_attachments(session, rows)
         if not context.created:
-            data: dict[str, object] = {"threaded_by": context.threaded_by}
+            details: dict[str, object] = {"threaded_by": context.threaded_by}
             if context.automated:
-                data["automated"] = context.automated
-            _event(context, "message.received", data)
+                details["automated"] = context.automated
+            context.record("message.received", **details)
 
 
 class Acknowledge:
@@ -290,17 +292,21 @@ class Acknowledge:
         if not context.created or context.automated is not None:
             return
         if self._acknowledger.queue(context):
-            _event(context, "acknowledgement.queued", {"to": context.sender})
+            context.record("acknowledgement.queued", to=context.sender)
         else:
-            _event(context, "acknowledgement.skipped", {"reason": "address unusable"})
+            context.record("acknowledgement.skipped", reason="address unusable")
 
 
-def _event(context: IntakeContext, kind: str, data: dict[str, object]) -> None:
-    assert context.ticket is not None
-    actor = f"customer:{context.sender}" if context.automated is None else "system"
-    context.session.add(
-        Event(ticket=context.ticket, at=context.now, actor=actor, kind=kind, data=data)
-    )
+class RecordEvents:
+    """Writes the audit trail of everything the earlier steps did, in one statement."""
+
+    name = "record-events"
+
+    def __call__(self, context: IntakeContext) -> None:
+        assert context.ticket is not None
+        tickets.insert_events(
+            context.session, context.ticket.id, context.now, context.actor, context.events
+        )
 
 
 def intake_steps(
@@ -312,9 +318,10 @@ def intake_steps(
         ClassifyAutomated(mailboxes),
         Thread(),
         FollowUpClosed(config),
-        OpenTicket(config),
-        AddParticipants(mailboxes),
+        OpenTicket(config, mailboxes),
+        JoinThread(mailboxes),
         UpdateStatus(),
         StoreMessage(),
         Acknowledge(acknowledger),
+        RecordEvents(),
     )

@@ -59,10 +59,9 @@ def queue(
 ) -> list[int]:
     ids = []
     with sessions() as session, session.begin():
-        rows = []
         for _ in range(count):
             message_id, raw = acknowledgement(new_ticket_token())
-            rows.append(
+            ids.append(
                 enqueue(
                     session,
                     ticket_id=None,
@@ -74,8 +73,6 @@ def queue(
                     now=now(),
                 )
             )
-        session.flush()
-        ids = [row.id for row in rows]
     return ids
 
 
@@ -128,7 +125,7 @@ def test_enqueue_joins_the_callers_transaction(
         assert session.scalars(select(OutboxMessage)).all() == []
 
 
-def test_enqueue_links_a_ticket_created_in_the_same_transaction(
+def test_enqueue_links_its_ticket(
     sessions: sessionmaker[Session], now: ManualClock
 ) -> None:
     message_id, raw = acknowledgement(new_ticket_token())
@@ -145,10 +142,10 @@ def test_enqueue_links_a_ticket_created_in_the_same_transaction(
             updated_at=now(),
         )
         session.add(ticket)
+        session.flush()
         enqueue(
             session,
-            ticket_id=None,
-            ticket=ticket,
+            ticket_id=ticket.id,
             kind="acknowledgement",
             message_id=message_id,
             mail_from="support@example.com",
