@@ -92,7 +92,7 @@ class Runtime:
             )
             listeners: list[Callable[[list[DeliveryResult]], None]] = []
             writer = GroupCommitWriter(
-                write_sessions,
+                writer_engine(engine),
                 pipeline,
                 max_batch=config.intake.max_batch,
                 on_commit=lambda results: [listener(results) for listener in listeners],

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from outbound.transport import (
@@ -50,7 +50,7 @@ _INSERT = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id
 
 
 def enqueue(
-    session: Session,
+    executor: Connection | Session,
     *,
     ticket_id: int | None,
     kind: str,
@@ -82,7 +82,7 @@ def enqueue(
         "next_attempt_at": now,
         "created_at": now,
     }
-    return session.connection().execute(_INSERT, values).scalar_one()
+    return executor.execute(_INSERT, values).scalar_one()
 
 
 def outbox_rows(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -37,9 +37,8 @@ _TAKE_NUMBER = (
 )
 
 
-def next_ticket_number(session: Session, first_number: int) -> int:
+def next_ticket_number(connection: Connection, first_number: int) -> int:
     """Take the next ticket number; the row lock serialises concurrent writers."""
-    connection = session.connection()
     number = connection.execute(_TAKE_NUMBER, {"first": first_number}).scalar()
     if number is None:
         connection.execute(insert(_counters), {"name": TICKET_COUNTER, "value": first_number})
@@ -95,19 +94,17 @@ def participant(session: Session, ticket_id: int, address: str) -> Participant |
     )
 
 
-def store_blob(session: Session, sha256: str, data: bytes) -> None:
+def store_blob(connection: Connection, sha256: str, data: bytes) -> None:
     """Insert content-addressed bytes once; a second writer of the same bytes is a no-op."""
     values = {"sha256": sha256, "size": len(data), "data": data}
-    dialect = session.get_bind().dialect.name
+    dialect = connection.dialect.name
     if dialect == "sqlite":
-        statement = sqlite_insert(Blob).values(values).on_conflict_do_nothing()
+        statement = sqlite_insert(Blob).on_conflict_do_nothing()
     elif dialect == "postgresql":
-        statement = pg_insert(Blob).values(values).on_conflict_do_nothing()
+        statement = pg_insert(Blob).on_conflict_do_nothing()
     else:  # pragma: no cover - other databases are not supported targets
-        if session.get(Blob, sha256) is None:
-            session.add(Blob(**values))
-        return
-    session.execute(statement)
+        raise NotImplementedError(f"no content-addressed insert for {dialect}")
+    connection.execute(statement, values)
 
 
 def list_tickets(session: Session, status: TicketStatus | None = None) -> list[Ticket]:

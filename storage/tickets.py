@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from storage.models import (
     Attachment,
@@ -89,38 +88,32 @@ _INSERT_ATTACHMENT = insert(Attachment.__table__)
 _INSERT_EVENT = insert(Event.__table__)
 
 
-def duplicate_of(session: Session, mailbox: str, dedup_key: str) -> int | None:
+def duplicate_of(connection: Connection, mailbox: str, dedup_key: str) -> int | None:
     """The ticket number a message with this dedup key is already stored on, if any."""
-    return (
-        session.connection()
-        .execute(_DUPLICATE, {"mailbox": mailbox, "dedup_key": dedup_key})
-        .scalar()
-    )
+    return connection.execute(_DUPLICATE, {"mailbox": mailbox, "dedup_key": dedup_key}).scalar()
 
 
-def by_tokens(session: Session, tokens: Iterable[str]) -> TicketView | None:
+def by_tokens(connection: Connection, tokens: Iterable[str]) -> TicketView | None:
     wanted = list(dict.fromkeys(tokens))
     if not wanted:
         return None
-    return _view(session.connection().execute(_BY_TOKENS, {"tokens": wanted}).first())
+    return _view(connection.execute(_BY_TOKENS, {"tokens": wanted}).first())
 
 
-def by_number(session: Session, number: int) -> TicketView | None:
-    return _view(session.connection().execute(_BY_NUMBER, {"number": number}).first())
+def by_number(connection: Connection, number: int) -> TicketView | None:
+    return _view(connection.execute(_BY_NUMBER, {"number": number}).first())
 
 
 def by_stored_message_id(
-    session: Session, mailbox: str, message_ids: Sequence[str]
+    connection: Connection, mailbox: str, message_ids: Sequence[str]
 ) -> TicketView | None:
     """The ticket of a message we stored whose Message-ID is one of ``message_ids``
     (ordered nearest first; the nearest match wins)."""
     if not message_ids:
         return None
-    rows = (
-        session.connection()
-        .execute(_BY_MESSAGE_IDS, {"message_ids": list(message_ids), "mailbox": mailbox})
-        .all()
-    )
+    rows = connection.execute(
+        _BY_MESSAGE_IDS, {"message_ids": list(message_ids), "mailbox": mailbox}
+    ).all()
     by_id = {row.message_id: row for row in rows}
     for message_id in message_ids:
         if message_id in by_id:
@@ -128,20 +121,20 @@ def by_stored_message_id(
     return None
 
 
-def participant_addresses(session: Session, ticket_id: int) -> set[str]:
-    return set(session.connection().execute(_PARTICIPANTS, {"ticket_id": ticket_id}).scalars())
+def participant_addresses(connection: Connection, ticket_id: int) -> set[str]:
+    return set(connection.execute(_PARTICIPANTS, {"ticket_id": ticket_id}).scalars())
 
 
-def insert_ticket(session: Session, **values: Any) -> int:
-    return session.connection().execute(_INSERT_TICKET, values).scalar_one()
+def insert_ticket(connection: Connection, **values: Any) -> int:
+    return connection.execute(_INSERT_TICKET, values).scalar_one()
 
 
-def update_ticket(session: Session, ticket_id: int, **values: Any) -> None:
-    session.connection().execute(update(_tickets).where(_tickets.c.id == ticket_id), values)
+def update_ticket(connection: Connection, ticket_id: int, **values: Any) -> None:
+    connection.execute(update(_tickets).where(_tickets.c.id == ticket_id), values)
 
 
 def insert_participants(
-    session: Session, ticket_id: int, people: Iterable[tuple[str, str, ParticipantRole]]
+    connection: Connection, ticket_id: int, people: Iterable[tuple[str, str, ParticipantRole]]
 ) -> None:
     rows = [
         {
@@ -154,20 +147,20 @@ def insert_participants(
         for address, name, role in people
     ]
     if rows:
-        session.connection().execute(_INSERT_PARTICIPANT, rows)
+        connection.execute(_INSERT_PARTICIPANT, rows)
 
 
-def insert_message(session: Session, **values: Any) -> int:
-    return session.connection().execute(_INSERT_MESSAGE, values).scalar_one()
+def insert_message(connection: Connection, **values: Any) -> int:
+    return connection.execute(_INSERT_MESSAGE, values).scalar_one()
 
 
-def insert_attachments(session: Session, rows: list[dict[str, Any]]) -> None:
+def insert_attachments(connection: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.connection().execute(_INSERT_ATTACHMENT, rows)
+        connection.execute(_INSERT_ATTACHMENT, rows)
 
 
 def insert_events(
-    session: Session,
+    connection: Connection,
     ticket_id: int,
     at: datetime,
     actor: str,
@@ -178,4 +171,4 @@ def insert_events(
         for kind, data in events
     ]
     if rows:
-        session.connection().execute(_INSERT_EVENT, rows)
+        connection.execute(_INSERT_EVENT, rows)

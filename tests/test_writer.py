@@ -74,7 +74,7 @@ def build(config: Config, *extra_steps) -> Iterator[tuple[IntakeService, GroupCo
         *extra_steps,
         *intake_steps(config, mailboxes, Acknowledger(config, TemplateRenderer(None))),
     )
-    writer = GroupCommitWriter(session_factory(writer_engine(engine)), Pipeline(steps, clock))
+    writer = GroupCommitWriter(writer_engine(engine), Pipeline(steps, clock))
     writer.start()
     try:
         yield IntakeService(config, writer, mailboxes), writer
@@ -111,7 +111,7 @@ def test_bad_message_is_quarantined_without_failing_its_group(config: Config) ->
         assert outcomes.count(Outcome.QUARANTINED) == 1
         assert outcomes.count(Outcome.NEW_TICKET) == 10
         assert writer.batches == 2
-        with writer._sessions() as session:
+        with session_factory(writer._engine)() as session:
             assert len(session.scalars(select(Message)).all()) == 10
             [held] = session.scalars(select(QuarantinedMessage)).all()
             assert "bug triggered" in held.error and "RuntimeError" in (held.detail or "")

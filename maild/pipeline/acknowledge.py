@@ -74,7 +74,7 @@ class Acknowledger:
             )
             return False
         enqueue(
-            context.session,
+            context.connection,
             ticket_id=ticket.id,
             kind="acknowledgement",
             message_id=message_id,

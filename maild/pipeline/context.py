@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from maild.pipeline.delivery import Job
 from parsing import ParsedMail
@@ -17,7 +17,7 @@ from storage.tickets import TicketView
 
 @dataclass
 class IntakeContext:
-    session: Session
+    connection: Connection
     job: Job
     now: datetime
     automated: str | None = None

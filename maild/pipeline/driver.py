@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from maild.clock import Clock
 from maild.pipeline.context import IntakeContext
 from maild.pipeline.delivery import DeliveryResult, Job, Outcome
 from maild.pipeline.errors import Duplicate, Unprocessable
-from maild.pipeline.quarantine import quarantine
+from maild.pipeline.quarantine import mark_released, quarantine, update_reason
 from maild.pipeline.steps import Step
-from storage.models import QuarantinedMessage, QuarantineStatus
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +27,11 @@ class Pipeline:
         self._steps = tuple(steps)
         self._clock = clock
 
-    def process(self, session: Session, job: Job) -> DeliveryResult:
+    def process(self, connection: Connection, job: Job) -> DeliveryResult:
         """Run every step for ``job``; raises for the writer to quarantine or fail."""
         if job.parsed.problem is not None:
             raise Unprocessable(job.parsed.problem)
-        context = IntakeContext(session=session, job=job, now=self._clock.now())
+        context = IntakeContext(connection=connection, job=job, now=self._clock.now())
         try:
             for step in self._steps:
                 step(context)
@@ -47,11 +46,7 @@ class Pipeline:
         assert context.ticket is not None
         number = context.ticket.number
         if job.quarantine_id is not None:
-            released = session.get(QuarantinedMessage, job.quarantine_id)
-            if released is not None:
-                released.status = QuarantineStatus.RELEASED
-                released.ticket_id = context.ticket.id
-                session.flush()
+            mark_released(connection, job.quarantine_id, context.ticket.id)
         outcome = Outcome.NEW_TICKET if context.created else Outcome.REPLY
         log.info(
             "%s: ticket #%s from %s (%s)",
@@ -63,32 +58,27 @@ class Pipeline:
         )
         return DeliveryResult(job.mailbox.address, outcome, number)
 
-    def quarantine(self, session: Session, job: Job, error: BaseException) -> DeliveryResult:
+    def quarantine(self, connection: Connection, job: Job, error: BaseException) -> DeliveryResult:
         """Keep the raw message with the reason; the source may then acknowledge it."""
         expected = isinstance(error, Unprocessable)
         reason = str(error) if expected else f"{type(error).__name__}: {error}"
-        if job.quarantine_id is not None:
-            row = session.get(QuarantinedMessage, job.quarantine_id)
-            if row is not None:
-                row.error = reason
-                return DeliveryResult(
-                    job.mailbox.address, Outcome.QUARANTINED, quarantine_id=row.id
-                )
-        row = quarantine(
-            session,
-            job.delivery,
-            job.mailbox.address,
-            reason,
-            self._clock.now(),
-            None if expected else error,
-        )
+        held_id = job.quarantine_id
+        if held_id is None or not update_reason(connection, held_id, reason):
+            held_id = quarantine(
+                connection,
+                job.delivery,
+                job.mailbox.address,
+                reason,
+                self._clock.now(),
+                None if expected else error,
+            )
         if expected:
-            log.warning("quarantined message %s for %s: %s", row.id, job.mailbox.address, reason)
+            log.warning("quarantined message %s for %s: %s", held_id, job.mailbox.address, reason)
         else:
             log.error(
                 "quarantined message %s for %s after an error",
-                row.id,
+                held_id,
                 job.mailbox.address,
                 exc_info=error,
             )
-        return DeliveryResult(job.mailbox.address, Outcome.QUARANTINED, quarantine_id=row.id)
+        return DeliveryResult(job.mailbox.address, Outcome.QUARANTINED, quarantine_id=held_id)

@@ -9,34 +9,51 @@ from __future__ import annotations
 import traceback
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, insert
 
 from maild.pipeline.delivery import Delivery
 from storage.models import QuarantinedMessage, QuarantineStatus
 
+_INSERT = insert(QuarantinedMessage.__table__).returning(QuarantinedMessage.__table__.c.id)
+
 
 def quarantine(
-    session: Session,
+    connection: Connection,
     delivery: Delivery,
     mailbox: str,
     reason: str,
     now: datetime,
     error: BaseException | None = None,
-) -> QuarantinedMessage:
-    detail = None
-    if error is not None:
-        detail = "".join(traceback.format_exception(error))
-    row = QuarantinedMessage(
-        received_at=now,
-        source=delivery.source,
-        mail_from=delivery.mail_from,
-        recipients=list(delivery.rcpt_tos),
-        mailbox=mailbox,
-        error=reason,
-        detail=detail,
-        raw=delivery.raw,
-        status=QuarantineStatus.HELD,
+) -> int:
+    """Store the raw message with ``reason`` (and the traceback of an unexpected error)."""
+    detail = "".join(traceback.format_exception(error)) if error is not None else None
+    values = {
+        "received_at": now,
+        "source": delivery.source,
+        "mail_from": delivery.mail_from,
+        "recipients": list(delivery.rcpt_tos),
+        "mailbox": mailbox,
+        "error": reason,
+        "detail": detail,
+        "raw": delivery.raw,
+        "status": QuarantineStatus.HELD,
+    }
+    return connection.execute(_INSERT, values).scalar_one()
+
+
+def mark_released(connection: Connection, quarantine_id: int, ticket_id: int) -> None:
+    table = QuarantinedMessage.__table__
+    connection.execute(
+        table.update()
+        .where(table.c.id == quarantine_id)
+        .values(status=QuarantineStatus.RELEASED, ticket_id=ticket_id)
     )
-    session.add(row)
-    session.flush()
-    return row
+
+
+def update_reason(connection: Connection, quarantine_id: int, reason: str) -> bool:
+    """A retried message failed again: keep it held with the new reason."""
+    table = QuarantinedMessage.__table__
+    result = connection.execute(
+        table.update().where(table.c.id == quarantine_id).values(error=reason)
+    )
+    return result.rowcount > 0

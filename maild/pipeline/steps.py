@@ -37,7 +37,7 @@ class Deduplicate:
 
     def __call__(self, context: IntakeContext) -> None:
         number = tickets.duplicate_of(
-            context.session, context.job.mailbox.address, context.dedup_key
+            context.connection, context.job.mailbox.address, context.dedup_key
         )
         if number is not None:
             raise Duplicate(number)
@@ -80,18 +80,18 @@ class Thread:
     name = "thread"
 
     def __call__(self, context: IntakeContext) -> None:
-        session, parsed = context.session, context.parsed
+        connection, parsed = context.connection, context.parsed
         thread_ids = parsed.thread_ids
         our_tokens = [t for t in map(token_from_message_id, thread_ids) if t]
         for threaded_by, find in (
-            ("message-id", lambda: tickets.by_tokens(session, our_tokens)),
+            ("message-id", lambda: tickets.by_tokens(connection, our_tokens)),
             (
                 "references",
                 lambda: tickets.by_stored_message_id(
-                    session, context.job.mailbox.address, thread_ids
+                    connection, context.job.mailbox.address, thread_ids
                 ),
             ),
-            ("reply-token", lambda: tickets.by_tokens(session, context.job.reply_tokens)),
+            ("reply-token", lambda: tickets.by_tokens(connection, context.job.reply_tokens)),
         ):
             ticket = find()
             if ticket is not None:
@@ -99,10 +99,10 @@ class Thread:
                 return
         if parsed.ticket_ref is None:
             return
-        named = tickets.by_number(session, parsed.ticket_ref)
+        named = tickets.by_number(connection, parsed.ticket_ref)
         if named is None:
             return
-        if context.sender in tickets.participant_addresses(session, named.id):
+        if context.sender in tickets.participant_addresses(connection, named.id):
             context.ticket, context.threaded_by = named, "subject-tag"
         else:
             log.info(
@@ -144,8 +144,8 @@ class OpenTicket:
     def __call__(self, context: IntakeContext) -> None:
         if context.ticket is not None:
             return
-        session, parsed = context.session, context.parsed
-        number = queries.next_ticket_number(session, self._config.maild.first_ticket_number)
+        connection, parsed = context.connection, context.parsed
+        number = queries.next_ticket_number(connection, self._config.maild.first_ticket_number)
         subject = strip_reply_prefixes(parsed.subject) or "(no subject)"
         values = {
             "number": number,
@@ -160,7 +160,7 @@ class OpenTicket:
             "created_at": context.now,
             "updated_at": context.now,
         }
-        ticket_id = tickets.insert_ticket(session, **values)
+        ticket_id = tickets.insert_ticket(connection, **values)
         context.ticket = TicketView(
             ticket_id,
             number,
@@ -178,7 +178,7 @@ class OpenTicket:
                 if cc.key not in seen and not self._mailboxes.is_ours(cc.key):
                     seen.add(cc.key)
                     people.append((cc.key, cc.name, ParticipantRole.CC))
-        tickets.insert_participants(session, ticket_id, people)
+        tickets.insert_participants(connection, ticket_id, people)
         if context.linked_ticket is not None:
             context.record(
                 "ticket.created", subject=subject, linked_ticket=context.linked_ticket.number
@@ -205,10 +205,12 @@ class JoinThread:
             return
         if self._mailboxes.is_ours(context.sender):
             return
-        if context.sender in tickets.participant_addresses(context.session, ticket.id):
+        if context.sender in tickets.participant_addresses(context.connection, ticket.id):
             return
         tickets.insert_participants(
-            context.session, ticket.id, [(context.sender, context.sender_name, ParticipantRole.CC)]
+            context.connection,
+            ticket.id,
+            [(context.sender, context.sender_name, ParticipantRole.CC)],
         )
         context.record("participant.added", address=context.sender)
 
@@ -230,7 +232,7 @@ class UpdateStatus:
             context.record("status.changed", **{"from": str(ticket.status), "to": "open"})
             changes.update(status=TicketStatus.OPEN, resolved_at=None, closed_at=None)
             ticket.status = TicketStatus.OPEN
-        tickets.update_ticket(context.session, ticket.id, **changes)
+        tickets.update_ticket(context.connection, ticket.id, **changes)
 
 
 class StoreMessage:
@@ -241,9 +243,9 @@ class StoreMessage:
     def __call__(self, context: IntakeContext) -> None:
         ticket, parsed, job = context.ticket, context.parsed, context.job
         assert ticket is not None and parsed.from_ is not None
-        session = context.session
+        connection = context.connection
         message_id = tickets.insert_message(
-            session,
+            connection,
             ticket_id=ticket.id,
             kind=context.kind,
             mailbox=job.mailbox.address,
@@ -262,7 +264,7 @@ class StoreMessage:
         rows = []
         for attachment in parsed.attachments:
             digest = attachment.sha256
-            queries.store_blob(session, digest, attachment.data)
+            queries.store_blob(connection, digest, attachment.data)
             rows.append(
                 {
                     "message_id": message_id,
@@ -272,7 +274,7 @@ class StoreMessage:
                     "sha256": digest,
                 }
             )
-        tickets.insert_attachments(session, rows)
+        tickets.insert_attachments(connection, rows)
         if not context.created:
             details: dict[str, object] = {"threaded_by": context.threaded_by}
             if context.automated:
@@ -305,7 +307,7 @@ class RecordEvents:
     def __call__(self, context: IntakeContext) -> None:
         assert context.ticket is not None
         tickets.insert_events(
-            context.session, context.ticket.id, context.now, context.actor, context.events
+            context.connection, context.ticket.id, context.now, context.actor, context.events
         )
 
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session, sessionmaker
 
 from maild.pipeline.delivery import DeliveryResult, Job
 from maild.pipeline.driver import Pipeline
@@ -46,13 +46,13 @@ class WriterStopped(TemporaryFailure):
 class GroupCommitWriter:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        engine: Engine,
         pipeline: Pipeline,
         *,
         max_batch: int = 200,
         on_commit: Callable[[list[DeliveryResult]], None] | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._engine = engine
         self._pipeline = pipeline
         self._max_batch = max_batch
         self._on_commit = on_commit
@@ -105,8 +105,8 @@ class GroupCommitWriter:
     def _commit(self, batch: list[_Pending]) -> None:
         results: list[DeliveryResult] = []
         try:
-            with self._sessions() as session, session.begin():
-                results = [self._store_one(session, pending.job) for pending in batch]
+            with self._engine.begin() as connection:
+                results = [self._store_one(connection, pending.job) for pending in batch]
         except DATABASE_UNAVAILABLE as error:
             log.warning(
                 "database unavailable, %d message(s) deferred: %s", len(batch), _first_line(error)
@@ -129,13 +129,13 @@ class GroupCommitWriter:
             except Exception:
                 log.exception("post-commit hook failed")
 
-    def _store_one(self, session: Session, job: Job) -> DeliveryResult:
+    def _store_one(self, connection: Connection, job: Job) -> DeliveryResult:
         """Store one job in its own SAVEPOINT; a bad message is quarantined, not fatal."""
         failure: Exception
         for attempt in (1, 2):
             try:
-                with session.begin_nested():
-                    return self._pipeline.process(session, job)
+                with connection.begin_nested():
+                    return self._pipeline.process(connection, job)
             except DATABASE_UNAVAILABLE:
                 raise
             except sa_exc.IntegrityError as error:
@@ -147,8 +147,8 @@ class GroupCommitWriter:
             except Exception as error:
                 failure = error
             break
-        with session.begin_nested():
-            return self._pipeline.quarantine(session, job, failure)
+        with connection.begin_nested():
+            return self._pipeline.quarantine(connection, job, failure)
 
 
 def _first_line(error: BaseException) -> str:

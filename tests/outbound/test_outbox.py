@@ -125,9 +125,7 @@ def test_enqueue_joins_the_callers_transaction(
         assert session.scalars(select(OutboxMessage)).all() == []
 
 
-def test_enqueue_links_its_ticket(
-    sessions: sessionmaker[Session], now: ManualClock
-) -> None:
+def test_enqueue_links_its_ticket(sessions: sessionmaker[Session], now: ManualClock) -> None:
     message_id, raw = acknowledgement(new_ticket_token())
     with sessions() as session, session.begin():
         ticket = Ticket(
