@@ -23,6 +23,9 @@ from outbound.transport import Transport
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 30.0
+# After a commit wakes the outbox, wait this long for more to gather: under load one flush
+# (two short transactions) then sends many messages instead of one each.
+OUTBOX_GATHER_SECONDS = 0.2
 
 
 class Service:
@@ -103,6 +106,7 @@ class Service:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outbox_wake.wait(), interval)
+                await asyncio.sleep(OUTBOX_GATHER_SECONDS)
             self._outbox_wake.clear()
             try:
                 await asyncio.to_thread(runtime.outbox.flush)
