@@ -16,6 +16,7 @@ from maild.pipeline.errors import TemporaryFailure
 from maild.pipeline.mailboxes import MailboxDirectory
 from maild.pipeline.writer import GroupCommitWriter
 from parsing import ParsedMail, parse_message
+from parsing.parse import empty_parsed_mail
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,9 @@ class IntakeService:
             return parse_message(raw, ticket_prefix=self._prefix)
         except Exception as error:  # parse_message promises not to raise; never trust that
             log.exception("parser failed")
-            return _unparseable(f"parser error: {type(error).__name__}: {error}")
+            return empty_parsed_mail(
+                f"parser error: {type(error).__name__}: {error}", ("parser-error",)
+            )
 
     def submit_per_mailbox(
         self, delivery: Delivery, *, quarantine_id: int | None = None
@@ -91,27 +94,3 @@ class IntakeService:
             if recipient.token:
                 tokens.append(recipient.token)
         return targets
-
-
-def _unparseable(problem: str) -> ParsedMail:
-    return ParsedMail(
-        message_id=None,
-        in_reply_to=None,
-        references=(),
-        from_=None,
-        to=(),
-        cc=(),
-        reply_to=(),
-        return_path=None,
-        subject="",
-        date=None,
-        text="",
-        reply_text="",
-        signature=None,
-        attachments=(),
-        automated=None,
-        bounce=None,
-        ticket_ref=None,
-        defects=("parser-error",),
-        problem=problem,
-    )

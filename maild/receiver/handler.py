@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -21,19 +21,6 @@ from maild.pipeline.intake import IntakeService
 from maild.receiver import replies
 
 log = logging.getLogger(__name__)
-
-
-class Handler(Protocol):
-    async def handle_RCPT(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        rcpt_options: list[str],
-    ) -> str: ...
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str: ...
 
 
 class IntakeHandler:

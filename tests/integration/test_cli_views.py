@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from maild.cli import cli
+from parsing.report import JSON_KEYS
 from storage.models import OutboxMessage, OutboxStatus, QuarantinedMessage, QuarantineStatus
 from tests.mails import customer_mail
 from tests.support import DaemonThread, Sink, eventually
@@ -108,25 +109,6 @@ def test_parse_json_has_the_documented_keys(tmp_path: Path) -> None:
     assert result.exit_code != 0
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 2
-    keys = {
-        "message_id",
-        "in_reply_to",
-        "references",
-        "from",
-        "to",
-        "cc",
-        "reply_to",
-        "subject",
-        "date",
-        "text",
-        "reply_text",
-        "signature",
-        "attachments",
-        "automated",
-        "bounce",
-        "ticket_ref",
-        "defects",
-    }
-    assert all(set(line) == keys for line in lines)
+    assert all(tuple(line) == JSON_KEYS for line in lines)
     assert lines[0]["ticket_ref"] == 1234 and lines[0]["message_id"] == "<a@customer.example>"
     assert "missing.eml" in result.stderr
