@@ -53,6 +53,7 @@ class MaildSection(_Section):
     default_priority: str = "medium"
     priorities: tuple[str, ...] = ("urgent", "high", "medium", "low")
     closed_ticket_reply: str = "follow_up"
+    auto_reply_limit: Annotated[int, Field(ge=0)] = 5
     log_level: str = "INFO"
 
     @field_validator("ticket_prefix")

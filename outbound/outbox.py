@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from outbound.transport import (
@@ -76,6 +76,7 @@ def enqueue(
         "message_id": message_id,
         "mail_from": mail_from,
         "recipients": list(recipients),
+        "primary_recipient": recipients[0].lower(),
         "raw": raw,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
@@ -83,6 +84,26 @@ def enqueue(
         "created_at": now,
     }
     return executor.execute(_INSERT, values).scalar_one()
+
+
+_RECENT_AUTOMATIC = (
+    select(func.count())
+    .select_from(OutboxMessage.__table__)
+    .where(
+        OutboxMessage.__table__.c.primary_recipient == bindparam("address"),
+        OutboxMessage.__table__.c.automatic.is_(True),
+        OutboxMessage.__table__.c.created_at > bindparam("since"),
+    )
+)
+
+
+def automatic_sent_since(executor: Connection | Session, address: str, since: datetime) -> int:
+    """How many automatic messages to ``address`` were queued after ``since``: what the
+    per-address limit (invariant 3) counts, a guard against loops with auto-responders that
+    do not mark their replies."""
+    return executor.execute(
+        _RECENT_AUTOMATIC, {"address": address.lower(), "since": since}
+    ).scalar_one()
 
 
 def outbox_rows(

@@ -44,6 +44,7 @@ class Bounce:
     recipients: tuple[str, ...]
     permanent: bool
     status: str | None
+    original_message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,7 +215,10 @@ class OutboxMessage(Base):
     """A fully composed outgoing message, written in the transaction that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_recent_automatic", "primary_recipient", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
@@ -231,6 +234,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The first recipient, lower-cased: what the per-address limit on automatic mail counts.
+    primary_recipient: Mapped[str | None] = mapped_column(String(320))
 
     ticket: Mapped[Ticket | None] = relationship()
 

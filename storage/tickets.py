@@ -19,6 +19,7 @@ from storage.models import (
     Attachment,
     Event,
     Message,
+    OutboxMessage,
     Participant,
     ParticipantRole,
     Ticket,
@@ -81,6 +82,14 @@ _BY_MESSAGE_IDS = (
 _PARTICIPANTS = select(Participant.__table__.c.address).where(
     Participant.__table__.c.ticket_id == bindparam("ticket_id")
 )
+_BOUNCING = (
+    select(Participant.__table__.c.id)
+    .where(
+        Participant.__table__.c.address == bindparam("address"),
+        Participant.__table__.c.bouncing.is_(True),
+    )
+    .limit(1)
+)
 _INSERT_TICKET = insert(_tickets).returning(_tickets.c.id)
 _INSERT_MESSAGE = insert(_messages).returning(_messages.c.id)
 _INSERT_PARTICIPANT = insert(Participant.__table__)
@@ -123,6 +132,49 @@ def by_stored_message_id(
 
 def participant_addresses(connection: Connection, ticket_id: int) -> set[str]:
     return set(connection.execute(_PARTICIPANTS, {"ticket_id": ticket_id}).scalars())
+
+
+def is_bouncing(connection: Connection, address: str) -> bool:
+    """Whether mail to ``address`` bounced for good and no one has cleared it yet."""
+    return connection.execute(_BOUNCING, {"address": address.lower()}).first() is not None
+
+
+def mark_bouncing(connection: Connection, ticket_id: int, addresses: Iterable[str]) -> list[str]:
+    """Mark the ticket's participants among ``addresses`` as bouncing; the ones marked."""
+    wanted = sorted({address.lower() for address in addresses})
+    if not wanted:
+        return []
+    table = Participant.__table__
+    marked = (
+        connection.execute(
+            update(table)
+            .where(
+                table.c.ticket_id == ticket_id,
+                table.c.address.in_(wanted),
+                table.c.bouncing.is_(False),
+            )
+            .values(bouncing=True)
+            .returning(table.c.address)
+        )
+        .scalars()
+        .all()
+    )
+    return sorted(marked)
+
+
+def ticket_of_outgoing(connection: Connection, message_ids: Iterable[str]) -> TicketView | None:
+    """The ticket of an outgoing message we queued with one of ``message_ids``."""
+    wanted = list(dict.fromkeys(message_ids))
+    if not wanted:
+        return None
+    outbox = OutboxMessage.__table__
+    row = connection.execute(
+        select(*_VIEW_COLUMNS)
+        .join(outbox, outbox.c.ticket_id == _tickets.c.id)
+        .where(outbox.c.message_id.in_(wanted))
+        .limit(1)
+    ).first()
+    return _view(row)
 
 
 def insert_ticket(connection: Connection, **values: Any) -> int:

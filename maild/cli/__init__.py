@@ -16,6 +16,7 @@ from maild.cli.context import CliContext
 from maild.cli.db import db
 from maild.cli.mail import ingest, parse
 from maild.cli.outbox import outbox
+from maild.cli.participants import participants
 from maild.cli.quarantine import quarantine
 from maild.cli.serve import check, serve
 from maild.cli.tickets import tickets
@@ -41,7 +42,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_level: str | None) -> 
     ctx.obj = CliContext(config_path, log_level)
 
 
-for command in (serve, check, parse, ingest, tickets, quarantine, outbox, db):
+for command in (serve, check, parse, ingest, tickets, quarantine, outbox, participants, db):
     cli.add_command(command)
 
 

@@ -8,30 +8,47 @@ variables (invariant 5).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from maild.config import Config
 from maild.pipeline.context import IntakeContext
 from outbound.compose import AddressError, OutgoingMail, compose, make_message_id
-from outbound.outbox import enqueue
+from outbound.outbox import automatic_sent_since, enqueue
 from outbound.templating import TemplateRenderer
 from parsing.ticketref import format_ticket_tag
+from storage import tickets
 
 log = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 500
+AUTO_REPLY_WINDOW = timedelta(hours=1)
 
 
 class Acknowledger:
-    """Queues the acknowledgement; returns False when the sender's address cannot take one
-    (malformed, or needs SMTPUTF8): the ticket is still stored, just not acknowledged."""
+    """Queues the acknowledgement, unless the address must not get one: it bounces, it had
+    its hourly share of automatic mail (invariant 3), or it cannot go into a header
+    (malformed, or needs SMTPUTF8). The ticket is stored either way."""
 
     def __init__(self, config: Config, renderer: TemplateRenderer) -> None:
         self._prefix = config.maild.ticket_prefix
+        self._limit = config.maild.auto_reply_limit
         self._renderer = renderer
 
-    def queue(self, context: IntakeContext) -> bool:
+    def queue(self, context: IntakeContext) -> str | None:
+        """None when queued, otherwise why not."""
         ticket, parsed, mailbox = context.ticket, context.parsed, context.job.mailbox
         assert ticket is not None and parsed.from_ is not None
+        if tickets.is_bouncing(context.connection, parsed.from_.key):
+            return "address is bouncing"
+        since = context.now - AUTO_REPLY_WINDOW
+        if automatic_sent_since(context.connection, parsed.from_.key, since) >= self._limit:
+            log.warning(
+                "automatic mail to %s held back: %d per hour already",
+                parsed.from_.key,
+                self._limit,
+                extra={"ticket": ticket.number},
+            )
+            return "per-address limit reached"
         tag = format_ticket_tag(self._prefix, ticket.number)
         rendered = self._renderer.render(
             "acknowledgement",
@@ -72,15 +89,16 @@ class Acknowledger:
                 error,
                 extra={"ticket": ticket.number},
             )
-            return False
+            return "address unusable"
         enqueue(
             context.connection,
             ticket_id=ticket.id,
             kind="acknowledgement",
             message_id=message_id,
-            mail_from=mailbox.address,
+            # VERP: a bounce comes back to the token address and finds its ticket.
+            mail_from=f"{local}+{ticket.token}@{domain}",
             recipients=[parsed.from_.address],
             raw=raw,
             now=context.now,
         )
-        return True
+        return None

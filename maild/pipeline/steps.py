@@ -13,7 +13,7 @@ from typing import Protocol
 from maild.config import Config
 from maild.pipeline.acknowledge import Acknowledger
 from maild.pipeline.context import IntakeContext
-from maild.pipeline.errors import Duplicate
+from maild.pipeline.errors import Duplicate, Unprocessable
 from maild.pipeline.mailboxes import MailboxDirectory
 from outbound.compose import new_ticket_token, token_from_message_id
 from parsing.ticketref import strip_reply_prefixes
@@ -67,6 +67,51 @@ class ClassifyAutomated:
             context.kind = MessageKind.SYSTEM
 
 
+class MatchBounce:
+    """A delivery failure never opens a ticket: it belongs to the ticket whose outgoing mail
+    bounced, found by the token of our envelope sender (VERP), or the bounced message's
+    Message-ID. There it is stored as a system message, and after a permanent failure the
+    recipients are marked bouncing, so nothing more is sent to them until a human clears it
+    (``maild participants clear``). A bounce for no ticket of ours goes to quarantine."""
+
+    name = "bounce"
+
+    def __call__(self, context: IntakeContext) -> None:
+        bounce = context.parsed.bounce
+        if context.parsed.automated != "bounce" and bounce is None:
+            return
+        connection = context.connection
+        original = [bounce.original_message_id] if bounce and bounce.original_message_id else []
+        tokens = [t for t in map(token_from_message_id, original) if t]
+        ticket = (
+            tickets.by_tokens(connection, context.job.reply_tokens)
+            or tickets.by_tokens(connection, tokens)
+            or tickets.ticket_of_outgoing(connection, original)
+        )
+        if ticket is None:
+            raise Unprocessable("delivery failure report for no message of ours")
+        context.ticket, context.threaded_by = ticket, "bounce"
+        context.automated = "bounce"
+        context.kind = MessageKind.SYSTEM
+        if bounce is None:
+            return
+        context.record(
+            "bounce.received",
+            recipients=list(bounce.recipients),
+            permanent=bounce.permanent,
+            status=bounce.status,
+        )
+        if bounce.permanent:
+            for address in tickets.mark_bouncing(connection, ticket.id, bounce.recipients):
+                log.warning(
+                    "%s marked bouncing (%s)",
+                    address,
+                    bounce.status or "permanent",
+                    extra={"ticket": ticket.number},
+                )
+                context.record("participant.bouncing", address=address)
+
+
 class Thread:
     """Finds the ticket a message continues.
 
@@ -80,6 +125,8 @@ class Thread:
     name = "thread"
 
     def __call__(self, context: IntakeContext) -> None:
+        if context.ticket is not None:
+            return
         connection, parsed = context.connection, context.parsed
         thread_ids = parsed.thread_ids
         our_tokens = [t for t in map(token_from_message_id, thread_ids) if t]
@@ -293,10 +340,11 @@ class Acknowledge:
     def __call__(self, context: IntakeContext) -> None:
         if not context.created or context.automated is not None:
             return
-        if self._acknowledger.queue(context):
+        held_back = self._acknowledger.queue(context)
+        if held_back is None:
             context.record("acknowledgement.queued", to=context.sender)
         else:
-            context.record("acknowledgement.skipped", reason="address unusable")
+            context.record("acknowledgement.skipped", reason=held_back)
 
 
 class RecordEvents:
@@ -318,6 +366,7 @@ def intake_steps(
     return (
         Deduplicate(),
         ClassifyAutomated(mailboxes),
+        MatchBounce(),
         Thread(),
         FollowUpClosed(config),
         OpenTicket(config, mailboxes),

@@ -311,10 +311,10 @@ def test_concurrent_clients_store_every_message_once(daemon: DaemonThread, sink:
             with daemon.smtp() as smtp:
                 for i in range(per_client):
                     smtp.sendmail(
-                        f"c{n}@customer.example",
+                        f"c{n}-{i}@customer.example",
                         ["support@example.com"],
                         customer_mail(
-                            sender=f"c{n}@customer.example",
+                            sender=f"c{n}-{i}@customer.example",
                             message_id=f"<m{n}-{i}@customer.example>",
                         ),
                     )
