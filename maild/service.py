@@ -39,6 +39,7 @@ class Service:
         self.runtime: Runtime | None = None
         self._stop = asyncio.Event()
         self._outbox_wake = asyncio.Event()
+        self._outbox_stopping = False
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -57,9 +58,10 @@ class Service:
             finally:
                 await self._stop_listeners()
                 runtime.writer.stop()
-                outbox_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await outbox_task
+                # Let a flush in progress finish: its thread still uses the database.
+                self._outbox_stopping = True
+                self._outbox_wake.set()
+                await outbox_task
 
     async def serve_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -103,11 +105,14 @@ class Service:
 
     async def _outbox_loop(self, runtime: Runtime) -> None:
         interval = self.config.outbound.flush_interval
-        while True:
+        while not self._outbox_stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outbox_wake.wait(), interval)
-                await asyncio.sleep(OUTBOX_GATHER_SECONDS)
+                if not self._outbox_stopping:
+                    await asyncio.sleep(OUTBOX_GATHER_SECONDS)
             self._outbox_wake.clear()
+            if self._outbox_stopping:
+                return
             try:
                 await asyncio.to_thread(runtime.outbox.flush)
             except Exception:
