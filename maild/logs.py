@@ -25,7 +25,7 @@ def configure_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # aiosmtpd logs every connection at INFO; that is noise at our default level.
-    for noisy in ("mail.log", "alembic"):
+    for noisy in ("mail.log", "alembic", "flufl.bounce"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     # mail-parser logs every odd MIME part and bad encoded word; parsing/ records those as
     # defects on the message instead.

@@ -29,7 +29,7 @@ from email.message import Message
 from parsing.charsets import decode_body
 from parsing.filenames import safe_filename
 from parsing.headers import clean_text, decode_encoded_words, to_octets
-from parsing.html import html_to_text
+from parsing.html import html_to_text_and_reply
 from parsing.model import Attachment
 
 _NEWLINES = re.compile(r"\r\n?")
@@ -46,6 +46,9 @@ class Content:
     attachments: tuple[Attachment, ...]
     defects: tuple[str, ...]
     broken: bool
+    # The text to find the reply in when it differs from ``text``: an HTML body rendered
+    # without its quote containers. None: read the reply from ``text``.
+    reply_source: str | None = None
 
 
 @dataclass(slots=True)
@@ -181,16 +184,23 @@ def extract_content(message: Message) -> Content:
     """Body text, attachments, defects and whether the MIME structure was too broken."""
     walk = _Walk()
     found = _visit(message, walk, 0)
+    reply_source: str | None = None
     if found.has_plain_text:
         text = _join(found.plain)
     else:
         rendered: list[str] = []
+        replies: list[str] = []
+        quoted = False
         for html in found.html:
-            text, defect = html_to_text(html)
+            full, reply, defect = html_to_text_and_reply(html)
             if defect:
                 walk.defects.append(defect)
-            rendered.append(text)
+            rendered.append(full)
+            replies.append(full if reply is None else reply)
+            quoted = quoted or reply is not None
         text = _join(rendered)
+        if quoted:
+            reply_source = _join(replies)
     if walk.broken and text.strip():
         # Some text was found beside the broken part: a defect, not a lost body.
         walk.defects.append("unreadable-multipart")
@@ -199,4 +209,5 @@ def extract_content(message: Message) -> Content:
         attachments=tuple(walk.attachments),
         defects=tuple(walk.defects),
         broken=walk.broken and not text.strip(),
+        reply_source=reply_source,
     )

@@ -1,8 +1,8 @@
 """RFC 3464 delivery-status notifications: is this a bounce, and who bounced.
 
 Only the standard report format is read here: a ``message/delivery-status`` part whose
-per-recipient blocks carry ``Final-Recipient``, ``Action`` and ``Status``. The many
-non-standard bounce dialects (Exchange text, qmail, old Sendmail) are a later issue.
+per-recipient blocks carry ``Final-Recipient``, ``Action`` and ``Status``. The non-standard
+dialects (Exim and qmail text, old Exchange, Yahoo…) are read by :mod:`parsing.bounces`.
 
 A delivery report a customer forwards as an attachment is the customer's mail, not a bounce
 to us, so attached messages (``message/rfc822``) are never searched. Imports nothing of the
@@ -24,7 +24,7 @@ _BLOCK_SEPARATOR = re.compile(r"\r?\n[ \t]*\r?\n")
 MAX_DEPTH = 40
 
 
-def _parts(part: Message, depth: int = 0) -> Iterator[Message]:
+def report_parts(part: Message, depth: int = 0) -> Iterator[Message]:
     """Parts of ``part`` in order, without entering attached messages."""
     yield part
     if depth >= MAX_DEPTH or part.get_content_type() == "message/rfc822":
@@ -32,11 +32,11 @@ def _parts(part: Message, depth: int = 0) -> Iterator[Message]:
     if part.get_content_maintype() == "multipart" and part.is_multipart():
         for child in part.get_payload():
             if isinstance(child, Message):
-                yield from _parts(child, depth + 1)
+                yield from report_parts(child, depth + 1)
 
 
 def _status_part(message: Message) -> Message | None:
-    for part in _parts(message):
+    for part in report_parts(message):
         if part.get_content_type() == "message/delivery-status":
             return part
     return None
@@ -113,3 +113,15 @@ def parse_bounce(message: Message) -> Bounce | None:
         permanent=permanent,
         status=first_status or any_status,
     )
+
+
+def reported_message_id(message: Message) -> str:
+    """The ``X-Original-Message-ID`` a report names (Gmail, Google Workspace), or ``""``."""
+    part = _status_part(message)
+    if part is None:
+        return ""
+    for block in _blocks(part):
+        value = _field(block, "X-Original-Message-ID") or _field(block, "Original-Message-ID")
+        if value:
+            return value
+    return ""

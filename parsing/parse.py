@@ -5,7 +5,9 @@ The bytes are parsed once, by the stdlib (compat32, exactly what
 (``mailparser.MailParser(message)``). Its results are used where they are good: address
 lists split with lexical context and display names decoded, the date in UTC, its defect
 categories. The rest is read from the stdlib tree by the small modules of this package:
-header text, MIME body and attachments, delivery reports, automated-mail signals.
+header text, MIME body and attachments, the reply without quoted history and signature
+(:mod:`parsing.reply`), bounces in RFC 3464 and other dialects (:mod:`parsing.bounces`, with
+flufl.bounce), automated-mail signals.
 mail-parser's own body and attachment lists are not used: it drops the body of a broken
 multipart, names unnamed attachments with random strings and returns them as base64.
 
@@ -31,12 +33,12 @@ from parsing import problems
 from parsing.addresses import is_usable, parse_address_list, return_path, to_addresses
 from parsing.automated import automated_reason
 from parsing.body import extract_content
+from parsing.bounces import find_bounce, notification
 from parsing.dates import parse_date, to_utc
-from parsing.dsn import is_delivery_report, parse_bounce
 from parsing.headers import clean_text, decode_header_value, one_line
 from parsing.model import Address, Bounce, ParsedMail
 from parsing.msgids import all_ids, first_id, message_id
-from parsing.reply import split_reply
+from parsing.reply import Reply, split_reply
 from parsing.ticketref import extract_ticket_ref
 
 # Address headers, and the attribute under which mail-parser exposes each.
@@ -124,11 +126,26 @@ def _addresses(mail: Any, message: Message, header: str, defects: _Defects) -> t
     return addresses
 
 
-def _bounce(message: Message, defects: _Defects) -> tuple[bool, Bounce | None]:
+def _bounce(
+    message: Message,
+    defects: _Defects,
+    *,
+    headers: dict[str, str],
+    sender: Address | None,
+    return_path: str | None,
+    subject: str,
+    text: str,
+) -> tuple[bool, Bounce | None]:
+    """Whether this is a bounce and what failed (see :func:`parsing.bounces.find_bounce`)."""
     try:
-        if not is_delivery_report(message):
-            return False, None
-        return True, parse_bounce(message)
+        return find_bounce(
+            message,
+            headers=headers,
+            sender=sender,
+            return_path=return_path,
+            subject=subject,
+            text=text,
+        )
     except Exception as error:
         defects.add(f"dsn-error:{type(error).__name__}")
         return False, None
@@ -173,10 +190,21 @@ def _parse(raw: bytes, ticket_prefix: str | None) -> ParsedMail:
     sender = senders[0] if senders else None
     content = extract_content(message)
     defects.extend(content.defects)
-    delivery_report, bounce = _bounce(message, defects)
     path = return_path(first.get("return-path"))
     subject = one_line(first.get("subject", ""))
-    reply = split_reply(content.text)
+    delivery_report, bounce = _bounce(
+        message,
+        defects,
+        headers=first,
+        sender=sender,
+        return_path=path,
+        subject=subject,
+        text=content.text,
+    )
+    if bounce is not None:  # the MTA's words; what it returns of our message is not new
+        reply = Reply(text=notification(content.text).strip() or content.text, signature=None)
+    else:
+        reply = split_reply(content.reply_source if content.reply_source else content.text)
     to = _addresses(mail, message, "To", defects)
     cc = _addresses(mail, message, "Cc", defects)
     reply_to = _addresses(mail, message, "Reply-To", defects)
@@ -198,7 +226,11 @@ def _parse(raw: bytes, ticket_prefix: str | None) -> ParsedMail:
         signature=reply.signature,
         attachments=content.attachments,
         automated=automated_reason(
-            first, delivery_report=delivery_report, return_path=path, sender=sender
+            first,
+            delivery_report=delivery_report,
+            return_path=path,
+            sender=sender,
+            subject=subject,
         ),
         bounce=bounce,
         ticket_ref=extract_ticket_ref(subject, ticket_prefix) if ticket_prefix else None,
@@ -206,7 +238,10 @@ def _parse(raw: bytes, ticket_prefix: str | None) -> ParsedMail:
         problem=problems.find_problem(
             has_headers=bool(headers),
             from_header="from" in first,
-            sender_usable=is_usable(sender),
+            # A bounce is never answered, so a From we could not write to ("MAILER-DAEMON"
+            # without a domain) does not stop it. Without any address (Courier's "<@>") it
+            # stays a problem: the pipeline needs a sender.
+            sender_usable=is_usable(sender) or (bounce is not None and sender is not None),
             from_decodable="from" not in undecodable,
             body_broken=content.broken,
         ),

@@ -1,6 +1,8 @@
 """``maild parse --json``: a ParsedMail as plain JSON types, with a fixed set of keys.
 
 The keys are a contract with admins' scripts: add one only with the CLI's changelog.
+``bounce`` is ``{recipients, permanent, status, original_message_id}``: the last names the
+message of ours that bounced (the way to its ticket), or is null.
 Attachments are described (name, type, size, SHA-256), never dumped. Headers and ``problem``
 are not part of it. Imports nothing of the project but the model.
 """
@@ -68,6 +70,7 @@ def as_json_dict(parsed: ParsedMail) -> dict[str, Any]:
             "recipients": list(bounce.recipients),
             "permanent": bounce.permanent,
             "status": bounce.status,
+            "original_message_id": bounce.original_message_id,
         },
         "ticket_ref": parsed.ticket_ref,
         "defects": list(parsed.defects),

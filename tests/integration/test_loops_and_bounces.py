@@ -129,6 +129,18 @@ def test_bounce_is_recorded_on_its_ticket_and_stops_mail(
     assert len(rows(daemon, OutboxMessage)) == 2
 
 
+def test_bounce_found_by_original_message_id_without_verp(daemon: DaemonThread, sink: Sink) -> None:
+    daemon.send(customer_mail(sender="gone@customer.example", message_id="<q@customer.example>"))
+    [ack] = sink.wait_for(1)
+    daemon.send(
+        delivery_failure("gone@customer.example", ack.message["Message-ID"]),
+        mail_from="",
+        rcpt_tos=("support@example.com",),
+    )
+    assert len(rows(daemon, Ticket)) == 1
+    assert rows(daemon, Participant)[0].bouncing
+
+
 def test_temporary_failure_does_not_mark_bouncing(daemon: DaemonThread, sink: Sink) -> None:
     daemon.send(customer_mail(sender="slow@customer.example", message_id="<s@customer.example>"))
     [ack] = sink.wait_for(1)

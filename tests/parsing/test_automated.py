@@ -94,3 +94,50 @@ def test_bounce_wins_over_null_sender_and_auto_submitted() -> None:
         sender="MAILER-DAEMON@mx.example",
     )
     assert parse_message(raw).automated == "bounce"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Out of Office: [ACME #12] Printer",
+        "Out of office",
+        "Automatic reply: [ACME #12] Printer",
+        "Autoreply: Printer",
+        "Auto-Reply: Printer",
+        "Abwesenheitsnotiz: [ACME #12] Drucker",
+        "Automatische Antwort: Drucker",
+        "Réponse automatique : Imprimante",
+        "Absence : Imprimante",
+        "Respuesta automática: Impresora",
+        "Risposta automatica: Stampante",
+        "Automatisch antwoord: Printer",
+        "Resposta automática: Impressora",
+        "Odpowiedź automatyczna: Drukarka",
+        "Autosvar: Skrivare",
+        "Automaattinen vastaus: Tulostin",
+        "自动回复: 打印机",
+        "  OUT OF OFFICE - back on Monday",
+    ],
+)
+def test_out_of_office_subjects_are_a_weaker_signal(subject: str) -> None:
+    assert parse_message(mail(f"Subject: {subject}")).automated == "out-of-office-subject"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Absence of the March invoice",
+        "Out of office printer does not work",
+        "Re: Automatic reply settings in Outlook",
+        "Question about your out of office policy",
+        "Autoreplies keep arriving",
+        "",
+    ],
+)
+def test_subjects_that_only_mention_absence_are_a_persons(subject: str) -> None:
+    assert parse_message(mail(f"Subject: {subject}")).automated is None
+
+
+def test_header_signals_win_over_the_subject() -> None:
+    raw = mail("Subject: Automatic reply: x", "Auto-Submitted: auto-replied")
+    assert parse_message(raw).automated == "auto-replied"

@@ -25,7 +25,9 @@ def _report(*recipient_blocks: str, report_type: str = "delivery-status") -> byt
 
 def test_postfix_fixture() -> None:
     parsed = parse_message(load("dsn-postfix.eml"))
-    assert parsed.bounce == Bounce(("gone.user@customer.example",), True, "5.1.1")
+    assert parsed.bounce == Bounce(
+        ("gone.user@customer.example",), True, "5.1.1", "<ticket-1203.x1@acme.test>"
+    )
 
 
 def test_delayed_is_not_permanent() -> None:

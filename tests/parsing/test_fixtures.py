@@ -1,4 +1,8 @@
-"""Every field of parse_message over the fixture corpus, one table row per mail."""
+"""Header fields, body and attachments of parse_message over the first fixtures.
+
+Reply text, signature, automated verdict and bounce of every fixture are in the table of
+:mod:`tests.parsing.test_corpus`.
+"""
 
 from __future__ import annotations
 
@@ -93,7 +97,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "attachments": (("attachment-1.txt", "text/rfc822-headers"),),
         "automated": "bounce",
         "bounce": Bounce(
-            recipients=("gone.user@customer.example",), permanent=True, status="5.1.1"
+            recipients=("gone.user@customer.example",),
+            permanent=True,
+            status="5.1.1",
+            original_message_id="<ticket-1203.x1@acme.test>",
         ),
         "ticket_ref": None,  # the returned headers' [ACME #1203] is not our subject
         "problem": None,
@@ -157,8 +164,8 @@ CHECKED_FIELDS = (
 )
 
 
-def test_every_fixture_has_a_table_row() -> None:
-    assert sorted(EXPECTED) == fixture_names()
+def test_every_row_has_a_fixture() -> None:
+    assert set(EXPECTED) <= set(fixture_names())
 
 
 def _check(parsed: ParsedMail, expected: dict[str, Any]) -> None:
@@ -174,8 +181,6 @@ def _check(parsed: ParsedMail, expected: dict[str, Any]) -> None:
         assert found == expected["attachments"]
     for defect in expected.get("defects_include", ()):
         assert defect in parsed.defects
-    assert parsed.reply_text == parsed.text
-    assert parsed.signature is None
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -54,6 +54,7 @@ def test_values() -> None:
         "recipients": ["gone.user@customer.example"],
         "permanent": True,
         "status": "5.1.1",
+        "original_message_id": "<ticket-1203.x1@acme.test>",
     }
 
 

@@ -23,6 +23,10 @@ def _strings(parsed: ParsedMail) -> list[str]:
         if address is not None:
             values += [address.name, address.address]
     values += [a.filename for a in parsed.attachments]
+    if parsed.signature is not None:
+        values.append(parsed.signature)
+    if parsed.bounce is not None:
+        values += [*parsed.bounce.recipients, parsed.bounce.original_message_id or ""]
     for name, value in parsed.headers:
         values += [name, value]
     return values
@@ -40,6 +44,8 @@ def _assert_sane(parsed: ParsedMail) -> None:
         assert attachment.filename not in (".", "..")
     if parsed.date is not None:
         assert parsed.date.utcoffset() is not None
+    if parsed.text.strip():
+        assert parsed.reply_text.strip()  # a mail with text never has an empty reply
     json.dumps(as_json_dict(parsed))
 
 
