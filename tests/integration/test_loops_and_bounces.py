@@ -160,3 +160,23 @@ def test_bounce_for_no_ticket_of_ours_opens_none(daemon: DaemonThread) -> None:
     assert rows(daemon, Ticket) == []
     [held] = rows(daemon, QuarantinedMessage)
     assert "delivery failure" in held.error
+
+
+def test_unmarked_out_of_office_reply_to_our_acknowledgement_gets_no_answer(
+    daemon: DaemonThread, sink: Sink
+) -> None:
+    daemon.send(customer_mail(message_id="<first@customer.example>"))
+    [ack] = sink.wait_for(1)
+    # Only the subject says what it is: no Auto-Submitted, no Precedence, and no threading
+    # headers either, as some auto-responders write.
+    daemon.send(
+        customer_mail(
+            subject="Out of Office: " + ack.message["Subject"],
+            message_id="<ooo@customer.example>",
+            body="I am away until Monday.\n",
+        )
+    )
+    assert len(rows(daemon, OutboxMessage)) == 1
+    [ticket] = rows(daemon, Ticket)
+    auto = rows(daemon, Message)[-1]
+    assert auto.ticket_id == ticket.id and auto.automated == "out-of-office-subject"
