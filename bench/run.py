@@ -12,6 +12,10 @@ Phases, each on a fresh data directory and the embedded SQLite default:
 * **In-process pipeline** (``--skip-inprocess`` to leave out): the corpus submitted at once to
   ``Runtime.intake`` without SMTP, which measures the group-commit writer; run in a child
   process so that its time limit is hard.
+* **maild import** (``--skip-import`` to leave out): the corpus written as an mbox in a
+  shuffled order (so many replies come before their parents in the file), imported with
+  ``python -m maild import --json``; msg/s is the import's own figure (reading, ordering,
+  parsing, storing), the process's wall time including start-up is reported beside it.
 
 Verification (exit status 1 if it fails): every corpus mail is in ``messages`` exactly once,
 every reply is on its parent's ticket, and there are as many tickets as threads.
@@ -27,6 +31,7 @@ import multiprocessing
 import os
 import platform
 import queue
+import random
 import shutil
 import signal
 import smtplib
@@ -42,7 +47,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.corpus import CorpusMail, generate, summarize
+from bench.corpus import CorpusMail, generate, summarize, write_mbox
 from bench.workers import ClientResult, Item, PipelineResult, run_pipeline, send_share
 
 MAILBOX = "support@example.com"
@@ -53,6 +58,7 @@ OUT_DIR = Path(__file__).resolve().parent / "out"
 TARGET_RATE = 250.0  # msg/s with 4 clients
 TARGET_RATE_CLIENTS = 4
 TARGET_P99_MS = 100.0
+TARGET_IMPORT_RATE = 500.0  # msg/s, maild import of the corpus as an mbox
 
 READY_TIMEOUT = 30.0  # daemon start until its port answers
 STOP_TIMEOUT = 60.0  # SIGTERM until exit (the daemon drains for up to 30 s)
@@ -442,6 +448,70 @@ def run_inprocess(corpus: Sequence[CorpusMail], workdir: Path, timeout: float) -
     return phase
 
 
+def shuffled(corpus: Sequence[CorpusMail], seed: int) -> list[CorpusMail]:
+    order = list(corpus)
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def replies_before_parent(order: Sequence[CorpusMail]) -> int:
+    position = {mail.index: n for n, mail in enumerate(order)}
+    return sum(
+        1
+        for mail in order
+        if mail.parent_index is not None and position[mail.index] < position[mail.parent_index]
+    )
+
+
+def run_import(
+    corpus: Sequence[CorpusMail], workdir: Path, timeout: float, seed: int
+) -> dict[str, Any]:
+    phase: dict[str, Any] = {"phase": "import"}
+    config = write_config(workdir, None)
+    order = shuffled(corpus, seed)
+    mbox = workdir / "corpus.mbox"
+    write_mbox(order, mbox)
+    phase["replies_before_parent"] = replies_before_parent(order)
+    phase["mbox_bytes"] = mbox.stat().st_size
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH", ""), str(ROOT)) if p)
+    command = [sys.executable, "-m", "maild", "-c", str(config), "import", "--json", str(mbox)]
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            command,
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        phase["error"] = f"time limit: maild import did not finish within {timeout:.0f} s"
+        return phase
+    phase["wall_s"] = round(time.perf_counter() - started, 3)
+    phase["exit"] = done.returncode
+    try:
+        summary = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        tail = done.stderr.decode("utf-8", "replace").splitlines()[-20:]
+        phase["error"] = f"maild import exited with {done.returncode}:\n" + "\n".join(tail)
+        return phase
+    phase.update(
+        messages=summary["done"],
+        failed=summary["deferred"],
+        seconds=summary["seconds"],
+        msgs_per_s=summary["msgs_per_s"],
+        new_tickets=summary["new_tickets"],
+        replies=summary["replies"],
+    )
+    if done.returncode != 0:
+        phase["error"] = f"maild import exited with {done.returncode}"
+    phase["verify"] = verify(workdir / "data" / "maild.db", corpus).to_json()
+    return phase
+
+
 # --------------------------------------------------------------------------------------------
 # Report
 
@@ -457,6 +527,10 @@ def phase_ok(phase: dict[str, Any]) -> bool:
 
 def targets_of(phase: dict[str, Any]) -> dict[str, bool]:
     checks: dict[str, bool] = {}
+    if phase["phase"] == "import" and "error" not in phase:
+        if phase.get("msgs_per_s") is not None:
+            checks[f"msg/s >= {TARGET_IMPORT_RATE:.0f}"] = phase["msgs_per_s"] >= TARGET_IMPORT_RATE
+        return checks
     if not phase["phase"].startswith("smtp") or "error" in phase:
         return checks
     if phase.get("clients") == TARGET_RATE_CLIENTS and phase.get("msgs_per_s") is not None:
@@ -501,11 +575,12 @@ def render(results: dict[str, Any]) -> str:
     rows: list[tuple[str, ...]] = [header]
     notes: list[str] = []
     for phase in results["phases"]:
-        name = (
-            f"SMTP, {phase['clients']} connection{'s' if phase['clients'] != 1 else ''}"
-            if phase["phase"].startswith("smtp")
-            else "in-process pipeline"
-        )
+        if phase["phase"].startswith("smtp"):
+            name = f"SMTP, {phase['clients']} connection{'s' if phase['clients'] != 1 else ''}"
+        elif phase["phase"] == "import":
+            name = "maild import (mbox)"
+        else:
+            name = "in-process pipeline"
         check = phase.get("verify") or {}
         targets = targets_of(phase)
         rows.append(
@@ -518,7 +593,9 @@ def render(results: dict[str, Any]) -> str:
                 f"{check['stored_once']}/{check['mails']}" if check else "-",
                 f"{check['threaded']}/{check['replies']}" if check else "-",
                 f"{check['tickets']}/{check['threads']}" if check else "-",
-                _cell(phase.get("daemon_exit")) if phase["phase"].startswith("smtp") else "",
+                _cell(phase.get("daemon_exit", phase.get("exit")))
+                if phase["phase"] != "inprocess"
+                else "",
                 ", ".join(f"{k} {'ok' if v else 'MISS'}" for k, v in targets.items()) or "",
             )
         )
@@ -546,6 +623,12 @@ def render(results: dict[str, Any]) -> str:
             if check.get("quarantined"):
                 problems.append(f"{check['quarantined']} in quarantine")
             notes.append(f"{name}: VERIFY FAILED: " + "; ".join(problems))
+        if phase["phase"] == "import" and "seconds" in phase:
+            notes.append(
+                f"{name}: {phase['messages']} messages in {phase['seconds']} s "
+                f"({phase['wall_s']} s with process start-up); the file is shuffled, "
+                f"{phase['replies_before_parent']} replies come before their parent in it"
+            )
         if phase["phase"] == "inprocess" and "seconds" in phase:
             notes.append(
                 f"{name}: {phase['messages']} messages in {phase['seconds']} s "
@@ -564,7 +647,8 @@ def render(results: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"targets: >= {TARGET_RATE:.0f} msg/s with {TARGET_RATE_CLIENTS} clients, "
-        f"p99 <= {TARGET_P99_MS:.0f} ms (per sendmail, up to the 250 after DATA)"
+        f"p99 <= {TARGET_P99_MS:.0f} ms (per sendmail, up to the 250 after DATA); "
+        f"maild import >= {TARGET_IMPORT_RATE:.0f} msg/s with every reply threaded"
     )
     lines.extend(notes)
     lines.append(f"result: {'PASSED' if results['ok'] else 'FAILED'}")
@@ -611,6 +695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="SMTP client connections per run, comma-separated (default 1,4)",
     )
     parser.add_argument("--skip-inprocess", action="store_true", help="leave out the pipeline run")
+    parser.add_argument("--skip-import", action="store_true", help="leave out maild import")
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="hard limit per phase in seconds (300)"
     )
@@ -635,6 +720,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "msgs_per_s": TARGET_RATE,
             "msgs_per_s_clients": TARGET_RATE_CLIENTS,
             "p99_ms": TARGET_P99_MS,
+            "import_msgs_per_s": TARGET_IMPORT_RATE,
         },
         "phases": [],
     }
@@ -643,6 +729,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan: list[tuple[str, Any]] = [(f"smtp-{n}", n) for n in args.clients]
     if not args.skip_inprocess:
         plan.append(("inprocess", None))
+    if not args.skip_import:
+        plan.append(("import", None))
     try:
         for name, clients in plan:
             workdir = base / name
@@ -650,6 +738,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if clients is not None:
                 log(f"SMTP intake, {clients} client connection(s): {workdir}")
                 phase = run_smtp(corpus, clients, workdir, args.timeout)
+            elif name == "import":
+                log(f"maild import of the corpus as a shuffled mbox: {workdir}")
+                phase = run_import(corpus, workdir, args.timeout, args.seed)
             else:
                 log(f"in-process pipeline: {workdir}")
                 phase = run_inprocess(corpus, workdir, args.timeout)

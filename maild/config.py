@@ -10,9 +10,10 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "MAILD_CONFIG"
@@ -144,6 +145,82 @@ class IntakeSection(_Section):
     max_batch: Annotated[int, Field(ge=1, le=10_000)] = 200
 
 
+# Servers end an IDLE after 30 minutes (RFC 2177 asks clients to renew it before 29).
+IDLE_LIMIT = 29 * 60
+
+
+class ImapAccount(_Section):
+    """One ``[[imap]]`` account: a folder the poller inside ``maild serve`` empties into one
+    support mailbox."""
+
+    name: str = ""
+    host: str
+    port: Annotated[int, Field(ge=0, le=65535)] | None = None
+    tls: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str
+    password_env: str = ""
+    password_command: str = ""
+    auth: Literal["login", "xoauth2"] | None = None
+    folder: str = "INBOX"
+    mailbox: str
+    processed_folder: str = ""
+    mark_seen: bool = False
+    idle: bool = True
+    poll_interval: Annotated[float, Field(gt=0)] = 60.0
+    idle_timeout: Annotated[float, Field(gt=0, le=IDLE_LIMIT)] = 10 * 60.0
+    timeout: Annotated[float, Field(gt=0)] = 60.0
+    reconnect_delay: Annotated[float, Field(gt=0)] = 1.0
+    reconnect_max_delay: Annotated[float, Field(gt=0)] = 300.0
+
+    _mailbox = field_validator("mailbox")(classmethod(lambda cls, v: _check_address(v)))
+
+    @field_validator("host", "username", "folder")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ImapAccount:
+        if bool(self.password_env) == bool(self.password_command):
+            raise ValueError("set one of password_env or password_command")
+        if not self.processed_folder and not self.mark_seen:
+            raise ValueError(
+                "set processed_folder (where stored mail is moved) or mark_seen = true"
+            )
+        if self.processed_folder and self.mark_seen:
+            raise ValueError("processed_folder and mark_seen = true exclude each other")
+        if self.processed_folder and self.processed_folder == self.folder:
+            raise ValueError("processed_folder must differ from folder")
+        if self.auth == "xoauth2" and not self.password_command:
+            raise ValueError("auth = 'xoauth2' takes its token from password_command")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"{self.username}@{self.host}"
+
+    @property
+    def server_port(self) -> int:
+        if self.port:
+            return self.port
+        return 993 if self.tls == "ssl" else 143
+
+    @property
+    def mechanism(self) -> str:
+        """``login`` or ``xoauth2``; a token helper (password_command) means XOAUTH2 unless
+        ``auth`` says otherwise."""
+        if self.auth is not None:
+            return self.auth
+        return "xoauth2" if self.password_command else "login"
+
+    @property
+    def describe(self) -> str:
+        """``host:port (tls)``, for messages that must name where maild tried to go."""
+        return f"{self.host}:{self.server_port} (tls={self.tls})"
+
+
 class Config(_Section):
     maild: MaildSection = MaildSection()
     database: DatabaseSection = DatabaseSection()
@@ -151,6 +228,7 @@ class Config(_Section):
     smtp: SmtpSection = SmtpSection()
     outbound: OutboundSection = OutboundSection()
     intake: IntakeSection = IntakeSection()
+    imap: tuple[ImapAccount, ...] = ()
 
     @field_validator("mailboxes")
     @classmethod
@@ -163,6 +241,36 @@ class Config(_Section):
                 raise ValueError(f"address {box.address!r} is listed twice")
             seen.add(box.address)
         return value
+
+    @model_validator(mode="after")
+    def _imap_accounts(self) -> Config:
+        """Each account feeds a configured mailbox and has a name of its own."""
+        addresses = [box.address for box in self.mailboxes]
+        problems: list[InitErrorDetails] = []
+        names: set[str] = set()
+        for index, account in enumerate(self.imap):
+            if account.mailbox not in addresses:
+                problems.append(
+                    _error(
+                        ("imap", index, "mailbox"),
+                        f"not one of the [[mailboxes]] addresses {addresses}",
+                        account.mailbox,
+                    )
+                )
+            if account.display_name in names:
+                problems.append(
+                    _error(("imap", index, "name"), "used by two accounts", account.display_name)
+                )
+            names.add(account.display_name)
+        if problems:
+            raise ValidationError.from_exception_data("Config", problems)
+        return self
+
+    def imap_account(self, name: str) -> ImapAccount | None:
+        for account in self.imap:
+            if account.display_name == name:
+                return account
+        return None
 
     @property
     def data_dir(self) -> Path:
@@ -181,6 +289,11 @@ class Config(_Section):
         if not self.outbound.password_env:
             return None
         return os.environ.get(self.outbound.password_env)
+
+
+def _error(loc: tuple[int | str, ...], message: str, value: object) -> InitErrorDetails:
+    """A validation error at ``loc`` from a check that spans several sections."""
+    return InitErrorDetails(type=PydanticCustomError("reference", message), loc=loc, input=value)
 
 
 def _format_location(loc: tuple[int | str, ...]) -> str:

@@ -24,8 +24,9 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # aiosmtpd logs every connection at INFO; that is noise at our default level.
-    for noisy in ("mail.log", "alembic", "flufl.bounce"):
+    # aiosmtpd logs every connection at INFO (imapclient every closed one); that is noise at
+    # our default level.
+    for noisy in ("mail.log", "alembic", "flufl.bounce", "imapclient"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     # mail-parser logs every odd MIME part and bad encoded word; parsing/ records those as
     # defects on the message instead.

@@ -1,7 +1,9 @@
-"""``maild serve``: the receivers, the writer and the outbox worker, with a clean shutdown.
+"""``maild serve``: the receivers, the IMAP pollers, the writer and the outbox worker, with a
+clean shutdown.
 
 SIGTERM/SIGINT: stop listening, let every message already in DATA reach its commit and its
-``250``, close the remaining connections, store whatever is still queued, then exit 0.
+``250``, close the remaining connections, let each IMAP poller commit and move the group it
+has in hand, store whatever is still queued, then exit 0.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import AsyncIterator
 
 from maild.clock import Clock, SystemClock
 from maild.config import Config
+from maild.imap.poller import ImapPoller
 from maild.pipeline.delivery import DeliveryResult, Outcome
 from maild.receiver.handler import IntakeHandler
 from maild.receiver.server import Listener, start_listener
@@ -36,6 +39,7 @@ class Service:
         self.clock = clock or SystemClock()
         self._transport = transport
         self.listeners: dict[str, Listener] = {}
+        self.pollers: list[ImapPoller] = []
         self.runtime: Runtime | None = None
         self._stop = asyncio.Event()
         self._outbox_wake = asyncio.Event()
@@ -54,9 +58,11 @@ class Service:
             outbox_task = asyncio.create_task(self._outbox_loop(runtime), name="outbox")
             try:
                 await self._start_listeners(runtime)
+                self._start_pollers(runtime)
                 yield self
             finally:
                 await self._stop_listeners()
+                await asyncio.to_thread(self._stop_pollers)
                 runtime.writer.stop()
                 # Let a flush in progress finish: its thread still uses the database.
                 self._outbox_stopping = True
@@ -68,8 +74,9 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
         async with self.running():
-            addresses = ", ".join(f"{n} on port {lst.port}" for n, lst in self.listeners.items())
-            log.info("maild serving: %s", addresses or "no listeners")
+            sources = [f"{n} on port {lst.port}" for n, lst in self.listeners.items()]
+            sources.extend(f"imap {poller.name}" for poller in self.pollers)
+            log.info("maild serving: %s", ", ".join(sources) or "no listeners")
             await self._stop.wait()
             log.info("stopping: no new connections, finishing messages in flight")
         log.info("maild stopped")
@@ -88,6 +95,21 @@ class Service:
                 max_message_size=smtp.max_message_size,
                 line_length_limit=smtp.line_length_limit,
             )
+
+    def _start_pollers(self, runtime: Runtime) -> None:
+        """One thread per ``[[imap]]`` account (imapclient is blocking)."""
+        boxes = {box.address: box for box in self.config.mailboxes}
+        for account in self.config.imap:
+            poller = ImapPoller(
+                account, boxes[account.mailbox], runtime.intake, runtime.engine, runtime.clock
+            )
+            self.pollers.append(poller.start())
+
+    def _stop_pollers(self) -> None:
+        for poller in self.pollers:
+            poller.request_stop()
+        for poller in self.pollers:
+            poller.stop(DRAIN_TIMEOUT)
 
     async def _stop_listeners(self) -> None:
         for listener in self.listeners.values():

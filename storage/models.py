@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -256,3 +257,25 @@ class QuarantinedMessage(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     status: Mapped[QuarantineStatus] = mapped_column(_enum(QuarantineStatus))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+
+
+class ImapFolderState(Base):
+    """How far an IMAP poller got in one folder, so a restart neither skips nor repeats.
+
+    ``last_uid`` is the highest UID such that every message up to it has been stored (and
+    committed). UIDs mean something only together with the folder's UIDVALIDITY: when the
+    server reports another one, the poller starts the folder again from UID 1 and
+    deduplication keeps what was stored before from being stored twice.
+    """
+
+    __tablename__ = "imap_state"
+    __table_args__ = (UniqueConstraint("server", "username", "folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(200))  # the [[imap]] name, for display
+    server: Mapped[str] = mapped_column(String(300))  # host:port
+    username: Mapped[str] = mapped_column(String(320))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)  # 32-bit unsigned in IMAP
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -14,6 +14,8 @@ import click
 from maild import __version__
 from maild.cli.context import CliContext
 from maild.cli.db import db
+from maild.cli.imap import imap
+from maild.cli.importer import import_mail
 from maild.cli.mail import ingest, parse
 from maild.cli.outbox import outbox
 from maild.cli.participants import participants
@@ -42,7 +44,19 @@ def cli(ctx: click.Context, config_path: Path | None, log_level: str | None) -> 
     ctx.obj = CliContext(config_path, log_level)
 
 
-for command in (serve, check, parse, ingest, tickets, quarantine, outbox, participants, db):
+for command in (
+    serve,
+    check,
+    parse,
+    ingest,
+    import_mail,
+    tickets,
+    quarantine,
+    outbox,
+    participants,
+    imap,
+    db,
+):
     cli.add_command(command)
 
 

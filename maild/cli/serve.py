@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 @config_option
 @pass_cli
 def serve(cli: CliContext) -> None:
-    """Run the daemon: SMTP/LMTP receivers and the outbox worker."""
+    """Run the daemon: SMTP/LMTP receivers, IMAP pollers and the outbox worker."""
     config = cli.config()
     try:
         asyncio.run(Service(config).serve_forever())

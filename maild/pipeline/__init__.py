@@ -1,6 +1,6 @@
 """The intake pipeline: where parsing, storage and outbound meet.
 
-Sources (SMTP/LMTP receiver, ``maild ingest``, later IMAP and import) hand a
+Sources (SMTP/LMTP receiver, ``maild ingest``, the IMAP pollers, ``maild import``) hand a
 :class:`Delivery` to the :class:`IntakeService`. It parses once, outside any transaction,
 and queues one job per addressed mailbox on the :class:`GroupCommitWriter`, which runs the
 steps of :class:`Pipeline` for a whole group of jobs in one transaction, each job in its own

@@ -11,12 +11,17 @@ from parsing import ParsedMail
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """Raw bytes plus the envelope, as a source received them."""
+    """Raw bytes plus the envelope, as a source received them.
+
+    ``notify`` False stores the message without telling anyone: no acknowledgement (``maild
+    import`` of old mail, unless ``--notify``).
+    """
 
     raw: bytes
     mail_from: str
     rcpt_tos: tuple[str, ...]
     source: str
+    notify: bool = True
 
 
 class Outcome(enum.StrEnum):
@@ -34,6 +39,7 @@ class DeliveryResult:
     outcome: Outcome
     ticket_number: int | None = None
     quarantine_id: int | None = None
+    automated: str | None = None  # why the message counts as automated mail, if it does
 
 
 @dataclass(frozen=True, slots=True)

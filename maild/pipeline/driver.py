@@ -16,7 +16,7 @@ from maild.clock import Clock
 from maild.pipeline.context import IntakeContext
 from maild.pipeline.delivery import DeliveryResult, Job, Outcome
 from maild.pipeline.errors import Duplicate, Unprocessable
-from maild.pipeline.quarantine import mark_released, quarantine, update_reason
+from maild.pipeline.quarantine import find_held, mark_released, quarantine, update_reason
 from maild.pipeline.steps import Step
 
 log = logging.getLogger(__name__)
@@ -56,13 +56,15 @@ class Pipeline:
             context.threaded_by or "new",
             extra={"ticket": number},
         )
-        return DeliveryResult(job.mailbox.address, outcome, number)
+        return DeliveryResult(job.mailbox.address, outcome, number, automated=context.automated)
 
     def quarantine(self, connection: Connection, job: Job, error: BaseException) -> DeliveryResult:
         """Keep the raw message with the reason; the source may then acknowledge it."""
         expected = isinstance(error, Unprocessable)
         reason = str(error) if expected else f"{type(error).__name__}: {error}"
         held_id = job.quarantine_id
+        if held_id is None:
+            held_id = find_held(connection, job.mailbox.address, job.delivery.raw)
         if held_id is None or not update_reason(connection, held_id, reason):
             held_id = quarantine(
                 connection,

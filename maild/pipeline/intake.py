@@ -21,6 +21,17 @@ from parsing.parse import empty_parsed_mail
 log = logging.getLogger(__name__)
 
 
+def parse_raw(raw: bytes, ticket_prefix: str) -> ParsedMail:
+    """Parse once; a parser failure becomes a message for quarantine, never an exception."""
+    try:
+        return parse_message(raw, ticket_prefix=ticket_prefix)
+    except Exception as error:  # parse_message promises not to raise; never trust that
+        log.exception("parser failed")
+        return empty_parsed_mail(
+            f"parser error: {type(error).__name__}: {error}", ("parser-error",)
+        )
+
+
 class NoMailbox(ValueError):
     """None of the recipients is a configured support mailbox."""
 
@@ -34,22 +45,24 @@ class IntakeService:
         self.mailboxes = mailboxes
 
     def parse(self, raw: bytes) -> ParsedMail:
-        try:
-            return parse_message(raw, ticket_prefix=self._prefix)
-        except Exception as error:  # parse_message promises not to raise; never trust that
-            log.exception("parser failed")
-            return empty_parsed_mail(
-                f"parser error: {type(error).__name__}: {error}", ("parser-error",)
-            )
+        return parse_raw(raw, self._prefix)
 
     def submit_per_mailbox(
-        self, delivery: Delivery, *, quarantine_id: int | None = None
+        self,
+        delivery: Delivery,
+        *,
+        quarantine_id: int | None = None,
+        parsed: ParsedMail | None = None,
     ) -> dict[str, Future[DeliveryResult]]:
-        """Queue ``delivery`` once for each mailbox it reaches; futures keyed by mailbox."""
+        """Queue ``delivery`` once for each mailbox it reaches; futures keyed by mailbox.
+
+        ``parsed``: the result of :meth:`parse` for these bytes, when the caller parsed them
+        already (``maild import`` parses in worker processes)."""
         targets = self._targets(delivery.rcpt_tos)
         if not targets:
             raise NoMailbox(f"no configured mailbox among {list(delivery.rcpt_tos)}")
-        parsed = self.parse(delivery.raw)
+        if parsed is None:
+            parsed = self.parse(delivery.raw)
         return {
             box.address: self._writer.submit(
                 Job(delivery, parsed, box, tuple(tokens), quarantine_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import traceback
 from datetime import datetime
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, func, insert, select
 
 from maild.pipeline.delivery import Delivery
 from storage.models import QuarantinedMessage, QuarantineStatus
@@ -39,6 +39,26 @@ def quarantine(
         "status": QuarantineStatus.HELD,
     }
     return connection.execute(_INSERT, values).scalar_one()
+
+
+def find_held(connection: Connection, mailbox: str, raw: bytes) -> int | None:
+    """The message already held for ``mailbox`` with exactly these bytes, if any.
+
+    A source that hands the same message in again (an MTA retry, an import run again, an
+    IMAP message whose move failed) finds it here, so quarantine too stores nothing twice
+    (invariant 2).
+    """
+    table = QuarantinedMessage.__table__
+    return connection.execute(
+        select(table.c.id)
+        .where(
+            table.c.mailbox == mailbox,
+            table.c.status == QuarantineStatus.HELD,
+            func.length(table.c.raw) == len(raw),
+            table.c.raw == raw,
+        )
+        .limit(1)
+    ).scalar()
 
 
 def mark_released(connection: Connection, quarantine_id: int, ticket_id: int) -> None:

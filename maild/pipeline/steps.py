@@ -340,6 +340,9 @@ class Acknowledge:
     def __call__(self, context: IntakeContext) -> None:
         if not context.created or context.automated is not None:
             return
+        if not context.job.delivery.notify:
+            context.record("acknowledgement.skipped", reason="notifications off for this source")
+            return
         held_back = self._acknowledger.queue(context)
         if held_back is None:
             context.record("acknowledgement.queued", to=context.sender)
