@@ -48,6 +48,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import CorpusMail, generate, summarize, write_mbox
+from bench.parse_rate import FIXTURES
+from bench.parse_rate import measure as measure_parse_rate
 from bench.workers import ClientResult, Item, PipelineResult, run_pipeline, send_share
 
 MAILBOX = "support@example.com"
@@ -651,6 +653,9 @@ def render(results: dict[str, Any]) -> str:
         f"maild import >= {TARGET_IMPORT_RATE:.0f} msg/s with every reply threaded"
     )
     lines.extend(notes)
+    if "parse_rate" in results:
+        rate = results["parse_rate"]
+        lines.append(f"maild parse: {rate['msgs_per_s']:,.0f} msg/s over {rate['corpus']}")
     lines.append(f"result: {'PASSED' if results['ok'] else 'FAILED'}")
     return "\n".join(lines)
 
@@ -756,6 +761,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(base, ignore_errors=True)
 
+    # `maild parse` rate over the fixture corpus: stripping quoted history and reading
+    # bounces must not make parsing the slow part of intake.
+    results["parse_rate"] = {
+        "corpus": _display_path(FIXTURES),
+        "msgs_per_s": round(measure_parse_rate([FIXTURES], rounds=50), 1),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(render(results))

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 30.0
 # After a commit wakes the outbox, wait this long for more to gather: under load one flush
 # (two short transactions) then sends many messages instead of one each.
-OUTBOX_GATHER_SECONDS = 0.2
+OUTBOX_GATHER_SECONDS = 1.0
 
 
 class Service:
