@@ -34,14 +34,15 @@ class IntakeContext:
 
     @property
     def sender(self) -> str:
-        """The sender's address, lower-cased (mail without one is quarantined first)."""
-        assert self.job.parsed.from_ is not None
-        return self.job.parsed.from_.key
+        """The sender's address, lower-cased. Only a delivery report may lack one (other
+        mail without a sender is quarantined first); it then reads as empty."""
+        from_ = self.job.parsed.from_
+        return from_.key if from_ is not None else ""
 
     @property
     def sender_name(self) -> str:
-        assert self.job.parsed.from_ is not None
-        return self.job.parsed.from_.name
+        from_ = self.job.parsed.from_
+        return from_.name if from_ is not None else ""
 
     @property
     def actor(self) -> str:

@@ -29,7 +29,9 @@ class Pipeline:
 
     def process(self, connection: Connection, job: Job) -> DeliveryResult:
         """Run every step for ``job``; raises for the writer to quarantine or fail."""
-        if job.parsed.problem is not None:
+        if job.parsed.problem is not None and job.parsed.bounce is None:
+            # A delivery report goes on even without a usable sender (Courier writes
+            # "From: <@>"): it is matched to its ticket by the bounce step, or quarantined.
             raise Unprocessable(job.parsed.problem)
         context = IntakeContext(connection=connection, job=job, now=self._clock.now())
         try:

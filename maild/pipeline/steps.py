@@ -289,7 +289,7 @@ class StoreMessage:
 
     def __call__(self, context: IntakeContext) -> None:
         ticket, parsed, job = context.ticket, context.parsed, context.job
-        assert ticket is not None and parsed.from_ is not None
+        assert ticket is not None
         connection = context.connection
         message_id = tickets.insert_message(
             connection,
@@ -299,7 +299,7 @@ class StoreMessage:
             dedup_key=context.dedup_key,
             message_id=parsed.message_id,
             from_address=context.sender,
-            from_name=parsed.from_.name,
+            from_name=context.sender_name,
             subject=parsed.subject,
             body=parsed.text,
             reply_text=parsed.reply_text,

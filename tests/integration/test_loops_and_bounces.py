@@ -180,3 +180,29 @@ def test_unmarked_out_of_office_reply_to_our_acknowledgement_gets_no_answer(
     [ticket] = rows(daemon, Ticket)
     auto = rows(daemon, Message)[-1]
     assert auto.ticket_id == ticket.id and auto.automated == "out-of-office-subject"
+
+
+def test_bounce_without_a_sender_address_still_finds_its_ticket(
+    daemon: DaemonThread, sink: Sink
+) -> None:
+    """Courier writes ``From: <@>``: no address to read, yet the report is ours."""
+    daemon.send(customer_mail(sender="gone@customer.example", message_id="<c@customer.example>"))
+    [ack] = sink.wait_for(1)
+    report = delivery_failure("gone@customer.example", ack.message["Message-ID"]).replace(
+        b"From: MAILER-DAEMON@mx.customer.example (Mail Delivery System)",
+        b'From: "Courier mail server at mx.customer.example" <@>',
+    )
+    daemon.send(report, mail_from="", rcpt_tos=(ack.mail_from,))
+    assert len(rows(daemon, Ticket)) == 1
+    assert rows(daemon, QuarantinedMessage) == []
+    assert rows(daemon, Message)[-1].automated == "bounce"
+    assert rows(daemon, Participant)[0].bouncing
+
+
+def test_mail_without_sender_that_is_no_bounce_is_still_quarantined(daemon: DaemonThread) -> None:
+    daemon.send(
+        b'From: "Nobody" <@>\r\nTo: support@example.com\r\nSubject: hi\r\n\r\nhello\r\n',
+        mail_from="",
+    )
+    assert rows(daemon, Ticket) == []
+    assert len(rows(daemon, QuarantinedMessage)) == 1
