@@ -178,7 +178,54 @@ def _timezone(value: str) -> str:
 # --------------------------------------------------------------------------- matchers
 
 
-class TextMatch:
+class _SourceMatch:
+    """A condition compiled from what the admin wrote (``source``): equal, hashed, shown and
+    (de)serialised by that source, so a config round-trips as written."""
+
+    __slots__ = ()
+    source: Any
+    _expected: str
+
+    def __init__(self, source: Any) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def _accepts(cls, value: Any) -> bool:
+        raise NotImplementedError
+
+    def _serialized(self) -> Any:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.source == self.source  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.source!r})"
+
+    @classmethod
+    def _validate(cls, value: Any) -> Any:
+        if isinstance(value, cls):
+            return value
+        if cls._accepts(value):
+            return cls(value)
+        raise ValueError(f"expected {cls._expected}, got {value!r}")
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source_type: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls._validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda value: value._serialized()
+            ),
+        )
+
+
+class TextMatch(_SourceMatch):
     """A ``subject``/``body``/``header.NAME`` condition: a string is a regular expression,
     a list of strings is keywords. Both are case-insensitive and search anywhere; a keyword
     matches where a word starts with it (``refund`` finds "Refunds" and "refunded", not
@@ -217,40 +264,19 @@ class TextMatch:
             return "keywords " + ", ".join(repr(word) for word in self.source)
         return f"regex {self.source!r}"
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TextMatch) and other.source == self.source
-
-    def __hash__(self) -> int:
-        return hash(self.source)
-
-    def __repr__(self) -> str:
-        return f"TextMatch({self.source!r})"
-
     @classmethod
-    def _validate(cls, value: Any) -> TextMatch:
-        if isinstance(value, TextMatch):
-            return value
-        if isinstance(value, str) or (
+    def _accepts(cls, value: Any) -> bool:
+        return isinstance(value, str) or (
             isinstance(value, Sequence) and not isinstance(value, bytes | bytearray)
-        ):
-            return cls(value)
-        raise ValueError(
-            f"expected a regular expression (string) or a list of keywords, got {value!r}"
         )
 
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source_type: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            cls._validate,
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda value: list(value.source) if value.keywords else value.source
-            ),
-        )
+    _expected = "a regular expression (string) or a list of keywords"
+
+    def _serialized(self) -> str | list[str]:
+        return list(self.source) if self.keywords else self.source  # type: ignore[arg-type]
 
 
-class AddressMatch:
+class AddressMatch(_SourceMatch):
     """A ``from``/``to`` condition: addresses or domains, with ``*`` and ``?`` globs, one
     or a list. ``"*@example.com"`` and ``"example.com"`` are the same domain; a pattern
     without ``@`` is matched against the domain only (``"*.example.com"`` for subdomains)."""
@@ -280,33 +306,14 @@ class AddressMatch:
     def describe(self) -> str:
         return ", ".join(repr(glob) for glob in self.source)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AddressMatch) and other.source == self.source
-
-    def __hash__(self) -> int:
-        return hash(self.source)
-
-    def __repr__(self) -> str:
-        return f"AddressMatch({self.source!r})"
-
     @classmethod
-    def _validate(cls, value: Any) -> AddressMatch:
-        if isinstance(value, AddressMatch):
-            return value
-        if isinstance(value, str | list | tuple):
-            return cls(value)
-        raise ValueError(f"expected an address pattern or a list of them, got {value!r}")
+    def _accepts(cls, value: Any) -> bool:
+        return isinstance(value, str | list | tuple)
 
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source_type: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            cls._validate,
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda value: list(value.source)
-            ),
-        )
+    _expected = "an address pattern or a list of them"
+
+    def _serialized(self) -> list[str]:
+        return list(self.source)
 
 
 # --------------------------------------------------------------------------- rules

@@ -212,41 +212,44 @@ class ImapConnection:
         return b"IDLE" in self._capabilities
 
     def select(self, folder: str) -> FolderStatus:
-        try:
-            response = self._client.select_folder(folder)
-        except (IMAPClientAbortError, OSError) as error:
-            raise ConnectionLost(
-                f"{self._where}: connection lost while selecting {folder!r}: {_describe(error)}"
-            ) from error
-        except IMAPClientError as error:
-            raise FolderMissing(
-                f"{self._where}: cannot open folder {folder!r}: {_describe(error)}"
-            ) from error
-        uidnext = response.get(b"UIDNEXT")
-        return FolderStatus(
-            folder,
-            int(response[b"UIDVALIDITY"]),
-            int(response.get(b"EXISTS", 0)),
-            int(uidnext) if uidnext is not None else None,
+        return self._folder_status(
+            folder, lambda: self._client.select_folder(folder), "selecting", "open", b"EXISTS"
         )
 
     def status(self, folder: str) -> FolderStatus:
         """Counts of a folder without selecting it (for ``maild imap test``)."""
+        return self._folder_status(
+            folder,
+            lambda: self._client.folder_status(folder, ["MESSAGES", "UIDVALIDITY", "UIDNEXT"]),
+            "reading",
+            "read",
+            b"MESSAGES",
+        )
+
+    def _folder_status(
+        self,
+        folder: str,
+        ask: Callable[[], dict[bytes, Any]],
+        doing: str,
+        verb: str,
+        count_key: bytes,
+    ) -> FolderStatus:
+        """SELECT and STATUS answer alike; a missing folder is told from a lost link."""
         try:
-            response = self._client.folder_status(folder, ["MESSAGES", "UIDVALIDITY", "UIDNEXT"])
+            response = ask()
         except (IMAPClientAbortError, OSError) as error:
             raise ConnectionLost(
-                f"{self._where}: connection lost while reading {folder!r}: {_describe(error)}"
+                f"{self._where}: connection lost while {doing} {folder!r}: {_describe(error)}"
             ) from error
         except IMAPClientError as error:
             raise FolderMissing(
-                f"{self._where}: cannot read folder {folder!r}: {_describe(error)}"
+                f"{self._where}: cannot {verb} folder {folder!r}: {_describe(error)}"
             ) from error
         uidnext = response.get(b"UIDNEXT")
         return FolderStatus(
             folder,
             int(response[b"UIDVALIDITY"]),
-            int(response.get(b"MESSAGES", 0)),
+            int(response.get(count_key, 0)),
             int(uidnext) if uidnext is not None else None,
         )
 

@@ -238,12 +238,9 @@ def run_import(
     stop = stop or threading.Event()
     summary = ImportSummary(archive.describe(), mailbox.address, notify=notify)
     started = time.perf_counter()
-    try:
-        entries = index(archive, progress, stop)
-    except (_Stopped, KeyboardInterrupt):
-        summary.interrupted = True
+    entries = _index_into(summary, archive, progress, stop)
+    if entries is None:
         return summary
-    summary.found = len(entries)
     workers = parsing_workers(len(entries))
     pool = _pool(workers)  # before the writer thread starts (fork)
     try:
@@ -339,12 +336,9 @@ def dry_run(
     stop = stop or threading.Event()
     summary = ImportSummary(archive.describe(), mailbox.address, dry_run=True)
     started = time.perf_counter()
-    try:
-        entries = index(archive, progress, stop)
-    except (_Stopped, KeyboardInterrupt):
-        summary.interrupted = True
+    entries = _index_into(summary, archive, progress, stop)
+    if entries is None:
         return summary
-    summary.found = len(entries)
     workers = parsing_workers(len(entries))
     pool = _pool(workers)
     engine = open_engine(config)
@@ -402,3 +396,16 @@ def dry_run(
             pool.shutdown(wait=False, cancel_futures=True)
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _index_into(
+    summary: ImportSummary, archive: Any, progress: Any, stop: threading.Event
+) -> list[Any] | None:
+    """Index ``archive`` and count what was found; None when stopped while indexing."""
+    try:
+        entries = index(archive, progress, stop)
+    except (_Stopped, KeyboardInterrupt):
+        summary.interrupted = True
+        return None
+    summary.found = len(entries)
+    return entries
