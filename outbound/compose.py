@@ -19,6 +19,8 @@ import base64
 import binascii
 import re
 import secrets
+import unicodedata
+import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +29,7 @@ from email.utils import format_datetime
 __all__ = [
     "MAX_REFERENCES",
     "AddressError",
+    "OutgoingAttachment",
     "OutgoingMail",
     "compose",
     "make_message_id",
@@ -57,6 +60,20 @@ _HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 _AUTO_SUBMITTED = re.compile(r"[a-z0-9-]+")
 _OUR_MESSAGE_ID = re.compile(r"<?maild-([a-z0-9]{20,32})\.[A-Za-z0-9_-]{12,}@[^\s<>@]+>?", re.I)
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_MAX_THREAD_INDEX = 900  # 22 bytes + 5 per reply level: far more levels than any thread has
+
+# RFC 6838 restricted-name on both sides; parameters are not taken from the caller.
+_RESTRICTED_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+_CONTENT_TYPE = re.compile(f"{_RESTRICTED_NAME}/{_RESTRICTED_NAME}")
+_OCTET_STREAM = "application/octet-stream"
+# A filename in a quoted-string as it is: printable ASCII without '"' and backslash (no
+# escapes, which some clients get wrong). Anything else is written RFC 2231-encoded.
+_PLAIN_FILENAME = re.compile(r"[ !#-\[\]-~]+")
+_RFC2231_SAFE = "!#$&+-.^_`|~"  # attribute-char besides letters and digits (RFC 2231)
+_MAX_FILENAME = 255  # characters: what file systems take; the extension is kept
+# Controls, format characters (bidi overrides), lone surrogates, line and paragraph breaks.
+_FILENAME_UNSAFE = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
 
 # Set by compose() itself; an extra header by one of these names would duplicate them.
 _RESERVED = frozenset(
@@ -88,11 +105,28 @@ class AddressError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingAttachment:
+    """A file sent with a message. Nothing here is trusted: ``compose`` cleans it.
+
+    ``filename`` often comes from a customer's or agent's mail, so only its last path
+    component is written, without controls; ``content_type`` is a bare ``type/subtype``
+    (parameters are dropped), anything else is sent as ``application/octet-stream``.
+    """
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMail:
     """Everything one outgoing message says; ``compose`` turns it into bytes.
 
     ``auto_submitted`` is ``"auto-replied"`` by default (RFC 3834): set it to ``None`` only
     for mail a person wrote, such as an agent's answer relayed to the customer.
+
+    ``thread_topic`` and ``thread_index`` are Outlook's conversation headers (see
+    ``outbound.threadindex``); Outlook and OWA group by them, not by References.
     """
 
     from_name: str
@@ -108,6 +142,9 @@ class OutgoingMail:
     auto_submitted: str | None = "auto-replied"
     date: datetime | None = None
     extra_headers: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[OutgoingAttachment, ...] = ()
+    thread_topic: str | None = None
+    thread_index: str | None = None
 
 
 def compose(mail: OutgoingMail) -> bytes:
@@ -115,7 +152,11 @@ def compose(mail: OutgoingMail) -> bytes:
 
     Without ``mail.date`` no Date header is written (the relay adds one); the pipeline should
     pass its ``now``. Raises ``AddressError`` for an address that cannot be written, and
-    ``ValueError`` for a malformed Message-ID, extra header name or naive date.
+    ``ValueError`` for a malformed Message-ID, Thread-Index, extra header name or naive date.
+
+    With attachments the message is ``multipart/mixed``: the text (or the
+    ``multipart/alternative`` of text and HTML) first, then each file in base64. Without
+    them the bytes are exactly what they were before attachments existed.
     """
     if not mail.to:
         raise AddressError("an outgoing message needs at least one To address")
@@ -141,6 +182,8 @@ def compose(mail: OutgoingMail) -> bytes:
     references = _cap_references(mail.references)
     if references:
         lines.append(_id_list("References", references))
+    thread = _thread_headers(mail.thread_topic, mail.thread_index)
+    lines.extend(thread)
     if mail.auto_submitted is not None:
         auto = _clean(mail.auto_submitted).lower()
         if not _AUTO_SUBMITTED.fullmatch(auto):
@@ -148,30 +191,26 @@ def compose(mail: OutgoingMail) -> bytes:
         lines.append("Auto-Submitted: " + auto)
         # Exchange and Outlook send no out-of-office or read receipt to automatic mail.
         lines.append("X-Auto-Response-Suppress: All")
+    # Thread-Topic and Thread-Index may still come as extra headers, but not twice.
+    own = {line.split(":", 1)[0].lower() for line in thread}
     for name, value in mail.extra_headers:
-        if not _HEADER_NAME.fullmatch(name) or name.lower() in _RESERVED:
+        lowered = name.lower()
+        if not _HEADER_NAME.fullmatch(name) or lowered in _RESERVED or lowered in own:
             raise ValueError(f"extra header name {name!r} is not allowed")
         lines.append(_unstructured(name, value))
     lines.append("MIME-Version: 1.0")
 
     if mail.html is None:
         head, body = _text_part("plain", mail.text)
-        lines.extend(head)
-        return (_CRLF.join(lines) + _CRLF + _CRLF).encode("ascii") + body
-
-    boundary = "=_maild_" + secrets.token_hex(12)
-    lines.append(f'Content-Type: multipart/alternative;{_CRLF} boundary="{boundary}"')
-    out = [(_CRLF.join(lines) + _CRLF + _CRLF).encode("ascii")]
-    # The CRLF before a delimiter belongs to the delimiter (RFC 2046), not to the part.
-    delimiter = f"--{boundary}{_CRLF}".encode("ascii")
-    for subtype, content in (("plain", mail.text), ("html", mail.html)):
-        head, body = _text_part(subtype, content)
-        out.append(delimiter)
-        out.append((_CRLF.join(head) + _CRLF + _CRLF).encode("ascii"))
-        out.append(body)
-        delimiter = f"{_CRLF}--{boundary}{_CRLF}".encode("ascii")
-    out.append(f"{_CRLF}--{boundary}--{_CRLF}".encode("ascii"))
-    return b"".join(out)
+    else:
+        head, body = _multipart(
+            "alternative", [_text_part("plain", mail.text), _text_part("html", mail.html)]
+        )
+    if mail.attachments:
+        parts = [(head, body), *(_attachment_part(a) for a in mail.attachments)]
+        head, body = _multipart("mixed", parts)
+    lines.extend(head)
+    return (_CRLF.join(lines) + _CRLF + _CRLF).encode("ascii") + body
 
 
 def new_ticket_token() -> str:
@@ -249,6 +288,19 @@ def _encoded_words(value: str) -> str:
         words.append(f"=?utf-8?b?{chunk}?=")
         start = end
     return (_CRLF + " ").join(words)
+
+
+def _thread_headers(topic: str | None, index: str | None) -> list[str]:
+    """``Thread-Topic`` (skipped when empty) and ``Thread-Index`` (base64, else a bug)."""
+    lines: list[str] = []
+    if topic is not None and _clean(topic).strip():
+        lines.append(_unstructured("Thread-Topic", topic))
+    if index is not None:
+        value = index.strip()
+        if not value or len(value) > _MAX_THREAD_INDEX or not _BASE64.fullmatch(value):
+            raise ValueError(f"malformed Thread-Index {value[:80]!r}")
+        lines.append("Thread-Index: " + value)
+    return lines
 
 
 def _phrase(name: str) -> str:
@@ -350,3 +402,90 @@ def _text_part(subtype: str, content: str) -> tuple[list[str], bytes]:
     head.append("Content-Transfer-Encoding: quoted-printable")
     encoded = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
     return head, encoded.replace(b"\n", b"\r\n")
+
+
+def _multipart(subtype: str, parts: Iterable[tuple[list[str], bytes]]) -> tuple[list[str], bytes]:
+    """Headers and body of a ``multipart/*`` entity around already encoded parts."""
+    boundary = "=_maild_" + secrets.token_hex(12)
+    head = [f'Content-Type: multipart/{subtype};{_CRLF} boundary="{boundary}"']
+    out: list[bytes] = []
+    # The CRLF before a delimiter belongs to the delimiter (RFC 2046), not to the part.
+    delimiter = f"--{boundary}{_CRLF}".encode("ascii")
+    for part_head, part_body in parts:
+        out.append(delimiter)
+        out.append((_CRLF.join(part_head) + _CRLF + _CRLF).encode("ascii"))
+        out.append(part_body)
+        delimiter = f"{_CRLF}--{boundary}{_CRLF}".encode("ascii")
+    out.append(f"{_CRLF}--{boundary}--{_CRLF}".encode("ascii"))
+    return head, b"".join(out)
+
+
+# -- attachments -----------------------------------------------------------------------------
+
+
+def _attachment_part(attachment: OutgoingAttachment) -> tuple[list[str], bytes]:
+    """One file as a base64 part: 76-character lines, always 7-bit, whatever the data."""
+    head = [
+        "Content-Type: " + _content_type(attachment.content_type),
+        "Content-Transfer-Encoding: base64",
+        "Content-Disposition: attachment;" + _CRLF + _filename_param(attachment.filename),
+    ]
+    return head, base64.encodebytes(attachment.data).replace(b"\n", b"\r\n")
+
+
+def _content_type(value: str) -> str:
+    """A bare ``type/subtype``, lowercased; anything else is ``application/octet-stream``.
+
+    ``multipart/*`` and ``message/*`` are refused too: RFC 2046 forbids base64 for them, and
+    a client would otherwise look inside a file for parts of our message.
+    """
+    value = value.strip().lower()
+    if not _CONTENT_TYPE.fullmatch(value) or value.startswith(("multipart/", "message/")):
+        return _OCTET_STREAM
+    return value
+
+
+def _safe_filename(name: str) -> str:
+    """The last path component without controls; never empty, never ``.`` or ``..``.
+
+    Format characters (such as U+202E, which can make ``exe.pdf`` show the wrong way round)
+    and unpaired surrogates (which cannot be encoded) go with the controls.
+    """
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in _FILENAME_UNSAFE)
+    name = " ".join(name.split())
+    if len(name) > _MAX_FILENAME:
+        stem, dot, extension = name.rpartition(".")
+        if dot and 0 < len(extension) <= 16:
+            name = stem[: _MAX_FILENAME - len(extension) - 1] + dot + extension
+        else:
+            name = name[:_MAX_FILENAME]
+    return "attachment" if not name.strip(".") else name
+
+
+def _filename_param(filename: str) -> str:
+    """The folded ``filename`` parameter: quoted when plain ASCII, else RFC 2231.
+
+    RFC 2231 (``filename*=utf-8''...``) is what mail clients read for non-ASCII names; a long
+    name is split into numbered sections (``filename*0*=...``) so no line grows past 78.
+    """
+    name = _safe_filename(filename)
+    plain = f' filename="{name}"'
+    # "=?" too goes encoded: readers decode encoded words even inside a quoted filename.
+    if _PLAIN_FILENAME.fullmatch(name) and "=?" not in name and len(plain) <= _FOLD_AT:
+        return plain
+    encoded = [urllib.parse.quote(ch, safe=_RFC2231_SAFE) for ch in name]
+    single = " filename*=utf-8''" + "".join(encoded)
+    if len(single) <= _FOLD_AT:
+        return single
+    sections: list[str] = []
+    current = ""
+    for piece in encoded:  # whole characters only, so each section stays valid UTF-8
+        if current and len(current) + len(piece) > _FOLD_AT - 24:
+            sections.append(current)
+            current = ""
+        current += piece
+    sections.append(current)
+    sections[0] = "utf-8''" + sections[0]
+    params = [f" filename*{number}*={section}" for number, section in enumerate(sections)]
+    return (";" + _CRLF).join(params)
