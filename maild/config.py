@@ -12,8 +12,18 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from rules.config import RULES_KEYS, RulesConfig, format_rules_error, load_rules
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "MAILD_CONFIG"
@@ -56,6 +66,27 @@ class MaildSection(_Section):
     closed_ticket_reply: str = "follow_up"
     auto_reply_limit: Annotated[int, Field(ge=0)] = 5
     log_level: str = "INFO"
+    # The rules, SLA, agents and teams may live in a file of their own; a running daemon
+    # reloads it when it changes.
+    rules_file: Path | None = None
+    # Everything sent to this address is an internal note on the ticket it threads to.
+    note_address: str | None = None
+    # Who hears of problems only a human can fix (a rules file that no longer loads).
+    admins: tuple[str, ...] = ()
+    # A resolved ticket without a customer reply for this many days is closed; the
+    # customer is warned this many days before (0: no warning).
+    auto_close_days: Annotated[int, Field(ge=0)] = 3
+    auto_close_warning_days: Annotated[int, Field(ge=0)] = 1
+
+    @field_validator("note_address")
+    @classmethod
+    def _note(cls, value: str | None) -> str | None:
+        return None if value is None else _check_address(value)
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_check_address(item) for item in value)
 
     @field_validator("ticket_prefix")
     @classmethod
@@ -106,6 +137,24 @@ class DatabaseSection(_Section):
 class MailboxConfig(_Section):
     address: str
     name: str = "Support"
+    # What an agent's mail to this mailbox does: "relay" sends its new text to the
+    # customer, "note" keeps it as an internal note unless it says "#send".
+    agent_mail: Literal["relay", "note"] = "relay"
+    # Who hears of a new ticket nobody is assigned to: "all" agents, or a team's name.
+    notify_new: str = "all"
+    # The From display name of an agent's answer relayed to the customer.
+    agent_display_name: str = "{agent} via {mailbox}"
+
+    @field_validator("agent_display_name")
+    @classmethod
+    def _display(cls, value: str) -> str:
+        try:
+            value.format(agent="a", mailbox="b")
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(
+                f"may use only {{agent}} and {{mailbox}}, got {value!r} ({error})"
+            ) from None
+        return value
 
     _address = field_validator("address")(classmethod(lambda cls, v: _check_address(v)))
 
@@ -130,6 +179,8 @@ class OutboundSection(_Section):
     username: str = ""
     password_env: str = ""
     templates_dir: Path | None = None
+    # Canned responses for agents' "#canned NAME" lines: NAME.txt.j2 files in this folder.
+    canned_dir: Path | None = None
     max_attempts: Annotated[int, Field(ge=1)] = 8
     flush_interval: Annotated[float, Field(gt=0)] = 5.0
 
@@ -139,6 +190,40 @@ class OutboundSection(_Section):
         if value and not re.match(r"^smtp://[^:/\s]+(:\d+)?/?$", value):
             raise ValueError(f"expected 'smtp://host:port' or empty, got {value!r}")
         return value
+
+
+class TrustSection(_Section):
+    """When mail that claims an agent's address is believed to come from that agent.
+
+    ``authserv_ids``: the hosts whose ``Authentication-Results`` header maild believes (the
+    receiving MTA adds it; a sender can forge one from any other host). ``sources``: where
+    mail arrives already checked by a trusted MTA: ``"lmtp"`` (local delivery from the
+    MTA), ``"imap:NAME"`` (an [[imap]] account), ``"ingest"`` (the MTA's pipe)."""
+
+    authserv_ids: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    @field_validator("authserv_ids")
+    @classmethod
+    def _ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(item.strip().lower() for item in value if item.strip())
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if item not in ("lmtp", "smtp", "ingest", "import") and not item.startswith("imap:"):
+                raise ValueError(
+                    f"unknown source {item!r}: use lmtp, smtp, ingest, import or imap:NAME"
+                )
+        return value
+
+
+class SchedulerSection(_Section):
+    # Seconds between SLA sweeps (warnings, breaches, escalation, auto-close).
+    sla_interval: Annotated[float, Field(gt=0)] = 60.0
+    # Seconds between checks whether the rules file changed.
+    reload_interval: Annotated[float, Field(gt=0)] = 5.0
 
 
 class IntakeSection(_Section):
@@ -229,6 +314,11 @@ class Config(_Section):
     outbound: OutboundSection = OutboundSection()
     intake: IntakeSection = IntakeSection()
     imap: tuple[ImapAccount, ...] = ()
+    trust: TrustSection = TrustSection()
+    scheduler: SchedulerSection = SchedulerSection()
+    # The rules half ([[rules]], [sla], [[agents]], …), validated by rules.config; set by
+    # config_from_mapping from this file or [maild] rules_file.
+    policy: SkipValidation[RulesConfig] = RulesConfig()
 
     @field_validator("mailboxes")
     @classmethod
@@ -240,6 +330,13 @@ class Config(_Section):
             if box.address in seen:
                 raise ValueError(f"address {box.address!r} is listed twice")
             seen.add(box.address)
+        return value
+
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _policy_given(cls, value: Any) -> Any:
+        if not isinstance(value, RulesConfig):
+            raise ValueError("unknown key")
         return value
 
     @model_validator(mode="after")
@@ -275,6 +372,16 @@ class Config(_Section):
     @property
     def data_dir(self) -> Path:
         return self.maild.data_dir
+
+    def mailbox(self, address: str) -> MailboxConfig | None:
+        for box in self.mailboxes:
+            if box.address == address:
+                return box
+        return None
+
+    def with_policy(self, policy: RulesConfig) -> Config:
+        """This configuration with other rules (a reloaded rules file)."""
+        return self.model_copy(update={"policy": policy})
 
     @property
     def database_url(self) -> str:
@@ -321,15 +428,80 @@ def format_validation_error(error: ValidationError) -> str:
 
 
 def config_from_mapping(data: dict[str, Any], *, base_dir: Path | None = None) -> Config:
-    """Validate ``data``; a relative ``data_dir`` is taken relative to ``base_dir``."""
+    """Validate ``data``; a relative ``data_dir`` or ``rules_file`` is taken relative to
+    ``base_dir``. The rules keys are validated by ``rules.config``, from ``data`` and from
+    the rules file when ``[maild] rules_file`` names one."""
+    main = {key: value for key, value in data.items() if key not in RULES_KEYS}
+    rules_data = {key: value for key, value in data.items() if key in RULES_KEYS}
     try:
-        config = Config.model_validate(data)
+        config = Config.model_validate(main)
     except ValidationError as error:
         raise ConfigError(format_validation_error(error)) from None
-    if base_dir is not None and not config.maild.data_dir.is_absolute():
-        maild = config.maild.model_copy(update={"data_dir": base_dir / config.maild.data_dir})
-        config = config.model_copy(update={"maild": maild})
-    return config
+    maild = config.maild
+    if base_dir is not None and not maild.data_dir.is_absolute():
+        maild = maild.model_copy(update={"data_dir": base_dir / maild.data_dir})
+    if base_dir is not None and maild.rules_file is not None and not maild.rules_file.is_absolute():
+        maild = maild.model_copy(update={"rules_file": base_dir / maild.rules_file})
+    config = config.model_copy(update={"maild": maild})
+    if maild.rules_file is not None:
+        from_file = read_rules_file(maild.rules_file)
+        both = sorted(set(from_file) & set(rules_data))
+        if both:
+            raise ConfigError(
+                f"{', '.join(both)}: set both here and in rules_file {maild.rules_file}; "
+                "keep each in one place"
+            )
+        rules_data.update(from_file)
+    policy = validate_policy(rules_data, maild.priorities)
+    _check_mailbox_teams(config.mailboxes, policy)
+    return config.with_policy(policy)
+
+
+def _check_mailbox_teams(mailboxes: tuple[MailboxConfig, ...], policy: RulesConfig) -> None:
+    teams = {team.name for team in policy.teams}
+    for index, box in enumerate(mailboxes):
+        if box.notify_new != "all" and box.notify_new not in teams:
+            raise ConfigError(
+                f"mailboxes[{index}].notify_new: use 'all' or a team of [[teams]] "
+                f"({', '.join(sorted(teams)) or 'none declared'}) (got {box.notify_new!r})"
+            )
+
+
+def validate_policy(data: dict[str, Any], priorities: tuple[str, ...]) -> RulesConfig:
+    """The rules keys validated; an error names each key path (``rules[2].when.subject``)."""
+    try:
+        return load_rules(data, priorities)
+    except ValidationError as error:
+        raise ConfigError(format_rules_error(error)) from None
+
+
+def read_rules_file(path: Path) -> dict[str, Any]:
+    """The rules keys of a rules file; any other key there is an error."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"rules_file {path}: no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    others = sorted(set(data) - set(RULES_KEYS))
+    if others:
+        raise ConfigError(
+            f"{path}: {', '.join(others)}: not a rules key (a rules file holds "
+            f"{', '.join(RULES_KEYS)})"
+        )
+    return data
+
+
+def reload_policy(config: Config) -> RulesConfig:
+    """The rules as the rules file says now; raises ConfigError and keeps nothing half
+    loaded when it is broken."""
+    if config.maild.rules_file is None:
+        return config.policy
+    try:
+        return validate_policy(read_rules_file(config.maild.rules_file), config.maild.priorities)
+    except ConfigError as error:
+        raise ConfigError(f"{config.maild.rules_file}: {error}") from None
 
 
 def resolve_config_path(explicit: Path | None) -> Path | None:

@@ -22,6 +22,8 @@ from maild.pipeline.intake import IntakeService
 from maild.pipeline.mailboxes import MailboxDirectory
 from maild.pipeline.steps import intake_steps
 from maild.pipeline.writer import GroupCommitWriter
+from maild.policy import PolicyHolder
+from maild.ticketing.notify import Notifier
 from outbound.outbox import OutboxWorker
 from outbound.templating import TemplateRenderer
 from outbound.transport import Transport, transport_from_url
@@ -61,6 +63,9 @@ class Runtime:
     writer: GroupCommitWriter
     intake: IntakeService
     outbox: OutboxWorker
+    policy: PolicyHolder
+    notifier: Notifier
+    renderer: TemplateRenderer
     _commit_listeners: list[Callable[[list[DeliveryResult]], None]] = field(default_factory=list)
 
     def on_commit(self, listener: Callable[[list[DeliveryResult]], None]) -> None:
@@ -85,10 +90,16 @@ class Runtime:
             sessions = session_factory(engine)
             # Writes outside the intake writer (outbox, CLI changes) lock at BEGIN (SQLite).
             write_sessions = session_factory(writer_engine(engine))
-            mailboxes = MailboxDirectory(config.mailboxes)
+            mailboxes = MailboxDirectory(config.mailboxes, config.maild.note_address)
             renderer = TemplateRenderer(config.outbound.templates_dir)
+            policy = PolicyHolder(config)
+            notifier = Notifier(config, renderer)
             pipeline = Pipeline(
-                intake_steps(config, mailboxes, Acknowledger(config, renderer)), clock
+                intake_steps(
+                    config, mailboxes, Acknowledger(config, renderer), notifier=notifier
+                ),
+                clock,
+                lambda: policy.current,
             )
             listeners: list[Callable[[list[DeliveryResult]], None]] = []
             writer = GroupCommitWriter(
@@ -112,6 +123,9 @@ class Runtime:
                 writer=writer,
                 intake=IntakeService(config, writer, mailboxes),
                 outbox=outbox,
+                policy=policy,
+                notifier=notifier,
+                renderer=renderer,
                 _commit_listeners=listeners,
             )
             writer.start()

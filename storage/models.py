@@ -117,13 +117,25 @@ class Ticket(Base):
     priority: Mapped[str] = mapped_column(String(32))
     requester: Mapped[str] = mapped_column(String(320))
     requester_name: Mapped[str] = mapped_column(String(320), default="")
-    assignee: Mapped[str | None] = mapped_column(String(320))
+    assignee: Mapped[str | None] = mapped_column(String(320), index=True)
     linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    category: Mapped[str | None] = mapped_column(String(100))
+    tags: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    team: Mapped[str | None] = mapped_column(String(100))
+    tier: Mapped[str | None] = mapped_column(String(64))
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The SLA clock's pauses (waiting on the customer) as [start, end] in microseconds
+    # since the epoch, end null while still pending; and the warnings and breaches already
+    # sent, as "target.kind". Kept on the row so the sweep reads each ticket once.
+    sla_paused: Mapped[list[list[int | None]] | None] = mapped_column(JSON, default=list)
+    sla_fired: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    auto_close_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     participants: Mapped[list[Participant]] = relationship(
         back_populates="ticket", order_by="Participant.id"
@@ -257,6 +269,16 @@ class QuarantinedMessage(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     status: Mapped[QuarantineStatus] = mapped_column(_enum(QuarantineStatus))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+
+
+class AssignmentCursor(Base):
+    """Where round robin stopped in each team ("" for all agents), so a restart goes on
+    with the next agent."""
+
+    __tablename__ = "assignment_cursors"
+
+    team: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
 
 
 class ImapFolderState(Base):

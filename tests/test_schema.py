@@ -46,3 +46,18 @@ def test_sqlite_is_wal_with_full_sync(sqlite_url: str) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA synchronous")).scalar() == 2
     engine.dispose()
+
+
+def test_migrations_build_the_schema_the_models_describe(database_url: str) -> None:
+    """A model changed without a migration (or the reverse) shows up here, not in production."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    engine = create_database_engine(DatabaseSettings(database_url))
+    ensure_current(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []

@@ -10,7 +10,7 @@ from maild.cli.output import echo_json, iso, print_table
 from maild.cli.reading import read_session
 from parsing.ticketref import format_ticket_tag
 from storage import queries
-from storage.models import Message, Ticket, TicketStatus
+from storage.models import Event, Message, Ticket, TicketStatus
 
 
 def ticket_summary(ticket: Ticket) -> dict[str, object]:
@@ -21,8 +21,14 @@ def ticket_summary(ticket: Ticket) -> dict[str, object]:
         "priority": ticket.priority,
         "requester": ticket.requester,
         "assignee": ticket.assignee,
+        "team": ticket.team,
+        "tier": ticket.tier,
+        "category": ticket.category,
+        "tags": list(ticket.tags or []),
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
+        "first_response_at": iso(ticket.first_response_at),
+        "resolved_at": iso(ticket.resolved_at),
     }
 
 
@@ -65,10 +71,13 @@ def list_tickets(cli: CliContext, status: str | None, as_json: bool) -> None:
 @tickets.command("show")
 @click.argument("number", type=int)
 @click.option("--full", is_flag=True, help="Whole message text, quoted history included.")
+@click.option("--events", "with_events", is_flag=True, help="The audit trail too.")
 @click.option("--json", "as_json", is_flag=True)
 @config_option
 @pass_cli
-def show_ticket(cli: CliContext, number: int, full: bool, as_json: bool) -> None:
+def show_ticket(
+    cli: CliContext, number: int, full: bool, with_events: bool, as_json: bool
+) -> None:
     """One ticket and its thread, oldest first."""
     config = cli.config()
     with read_session(config) as session:
@@ -97,6 +106,12 @@ def show_ticket(cli: CliContext, number: int, full: bool, as_json: bool) -> None
             }
             for m in messages
         ]
+        events = session.scalars(
+            select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id)
+        ).all()
+        data["events"] = [
+            {"at": iso(e.at), "actor": e.actor, "kind": e.kind, "data": e.data} for e in events
+        ]
     if as_json:
         echo_json(data)
         return
@@ -106,9 +121,22 @@ def show_ticket(cli: CliContext, number: int, full: bool, as_json: bool) -> None
         f"status {data['status']} · priority {data['priority']} · "
         f"requester {data['requester']} · assignee {data['assignee'] or '-'}"
     )
+    extra = [
+        f"{name} {data[name]}" for name in ("team", "tier", "category") if data[name] is not None
+    ]
+    if data["tags"]:
+        extra.append("tags " + ", ".join(data["tags"]))  # type: ignore[arg-type]
+    if extra:
+        click.echo(" · ".join(extra))
     for message in data["messages"]:  # type: ignore[union-attr]
         click.echo("")
         click.echo(f"--- {message['created_at']} {message['kind']} from {message['from']}")
         click.echo(message["body"].rstrip())
         for attachment in message["attachments"]:
             click.echo(f"[attachment] {attachment['filename']} ({attachment['size']} bytes)")
+    if with_events:
+        click.echo("")
+        click.echo("--- events")
+        for event in data["events"]:  # type: ignore[union-attr]
+            details = ", ".join(f"{key}={value}" for key, value in event["data"].items())
+            click.echo(f"{event['at']} {event['actor']}: {event['kind']} {details}".rstrip())

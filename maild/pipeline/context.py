@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from maild.pipeline.delivery import Job
 from parsing import ParsedMail
+from rules.config import Agent, RulesConfig
 from storage.models import MessageKind
 from storage.tickets import TicketView
 
@@ -27,6 +28,11 @@ class IntakeContext:
     linked_ticket: TicketView | None = None
     kind: MessageKind = MessageKind.CUSTOMER
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # The rules, agents and SLA in force for this job (one value for the whole job, even
+    # when the rules file is reloaded meanwhile).
+    policy: RulesConfig = field(default_factory=RulesConfig)
+    # The agent who sent this mail, when the trust rule accepted it as theirs.
+    agent: Agent | None = None
 
     @property
     def parsed(self) -> ParsedMail:
@@ -47,6 +53,8 @@ class IntakeContext:
     @property
     def actor(self) -> str:
         """Who the audit trail names for what this message changed."""
+        if self.agent is not None:
+            return f"agent:{self.agent.address}"
         return f"customer:{self.sender}" if self.automated is None else "system"
 
     @property

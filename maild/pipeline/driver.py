@@ -8,24 +8,28 @@ fails the whole group as a temporary failure so every source retries.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection
 
 from maild.clock import Clock
 from maild.pipeline.context import IntakeContext
 from maild.pipeline.delivery import DeliveryResult, Job, Outcome
-from maild.pipeline.errors import Duplicate, Unprocessable
+from maild.pipeline.errors import Duplicate, Handled, Unprocessable
 from maild.pipeline.quarantine import find_held, mark_released, quarantine, update_reason
 from maild.pipeline.steps import Step
+from rules.config import RulesConfig
 
 log = logging.getLogger(__name__)
 
 
 class Pipeline:
-    def __init__(self, steps: Sequence[Step], clock: Clock) -> None:
+    def __init__(
+        self, steps: Sequence[Step], clock: Clock, policy: Callable[[], RulesConfig] | None = None
+    ) -> None:
         self._steps = tuple(steps)
         self._clock = clock
+        self._policy = policy or RulesConfig
 
     def process(self, connection: Connection, job: Job) -> DeliveryResult:
         """Run every step for ``job``; raises for the writer to quarantine or fail."""
@@ -33,7 +37,9 @@ class Pipeline:
             # A delivery report goes on even without a usable sender (Courier writes
             # "From: <@>"): it is matched to its ticket by the bounce step, or quarantined.
             raise Unprocessable(job.parsed.problem)
-        context = IntakeContext(connection=connection, job=job, now=self._clock.now())
+        context = IntakeContext(
+            connection=connection, job=job, now=self._clock.now(), policy=self._policy()
+        )
         try:
             for step in self._steps:
                 step(context)
@@ -45,6 +51,10 @@ class Pipeline:
                 duplicate.ticket_number,
             )
             return DeliveryResult(job.mailbox.address, Outcome.DUPLICATE, duplicate.ticket_number)
+        except Handled as handled:
+            if job.quarantine_id is not None and handled.ticket_id is not None:
+                mark_released(connection, job.quarantine_id, handled.ticket_id)
+            return handled.result
         assert context.ticket is not None
         number = context.ticket.number
         if job.quarantine_id is not None:

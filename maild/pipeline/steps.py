@@ -15,6 +15,7 @@ from maild.pipeline.acknowledge import Acknowledger
 from maild.pipeline.context import IntakeContext
 from maild.pipeline.errors import Duplicate, Unprocessable
 from maild.pipeline.mailboxes import MailboxDirectory
+from maild.ticketing.notify import Notifier
 from outbound.compose import new_ticket_token, token_from_message_id
 from parsing.ticketref import strip_reply_prefixes
 from storage import queries, tickets
@@ -363,7 +364,11 @@ class RecordEvents:
 
 
 def intake_steps(
-    config: Config, mailboxes: MailboxDirectory, acknowledger: Acknowledger
+    config: Config,
+    mailboxes: MailboxDirectory,
+    acknowledger: Acknowledger,
+    *,
+    notifier: Notifier | None = None,
 ) -> tuple[Step, ...]:
     """The intake pipeline as data: the steps in the order they run."""
     return (
