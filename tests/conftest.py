@@ -52,7 +52,7 @@ def clock() -> ManualClock:
 
 
 def config_data(
-    tmp_path: Path, database_url: str, relay_port: int | None = None, **sections: dict[str, Any]
+    tmp_path: Path, database_url: str, relay_port: int | None = None, **sections: Any
 ) -> dict[str, Any]:
     """The test configuration as TOML-shaped data: free ports, the sink as relay."""
     data: dict[str, Any] = {
@@ -73,12 +73,15 @@ def config_data(
         },
     }
     for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
+        if isinstance(values, dict) and isinstance(data.get(name), dict):
+            data[name].update(values)
+        else:  # a new section, or a list of tables such as agents=[{...}]
+            data[name] = values
     return data
 
 
 def make_config(
-    tmp_path: Path, database_url: str, relay_port: int | None = None, **sections: dict[str, Any]
+    tmp_path: Path, database_url: str, relay_port: int | None = None, **sections: Any
 ) -> Config:
     return config_from_mapping(config_data(tmp_path, database_url, relay_port, **sections))
 
