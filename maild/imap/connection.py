@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from imapclient import SEEN, IMAPClient
 from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError
+from imapclient.imapclient import _parse_untagged_response
 
 from maild.config import ImapAccount
 from maild.imap.errors import (
@@ -357,6 +358,11 @@ class ImapConnection:
         return result
 
     def _idle_until(self, timeout: float, wakeup: Wakeup) -> Literal["changed", "timeout", "woken"]:
+        with self._guard("starting IDLE"):
+            early = self._buffered_responses()
+        _raise_on_bye(self._where, early)
+        if any(_is_change(r) for r in early):
+            return "changed"
         sock = self._client.socket()
         deadline = time.monotonic() + timeout
         while True:
@@ -373,6 +379,32 @@ class ImapConnection:
             if not responses or any(_is_change(r) for r in responses):
                 return "changed"
             # Only keep-alives ("OK Still here"): go on waiting.
+
+    def _buffered_responses(self) -> list[Any]:
+        """Responses already read into imaplib's buffer with IDLE's "+ idling" line.
+
+        A server that reports new mail in the same packet as the continuation leaves that
+        EXISTS in the reader's buffer, where waiting on the socket (as ``idle_check``
+        does) never sees it: without this, such mail waits for the next IDLE timeout.
+        """
+        sock = self._client.socket()
+        sock.setblocking(False)
+        lines: list[Any] = []
+        try:
+            while True:
+                try:
+                    line = self._client._imap._get_line()
+                except (TimeoutError, OSError):
+                    break
+                except IMAPClientAbortError as error:
+                    if "EOF" in str(error):
+                        break
+                    raise
+                lines.append(_parse_untagged_response(line))
+        finally:
+            sock.setblocking(True)
+            self._client._set_read_timeout()
+        return lines
 
     def logout(self) -> None:
         try:
