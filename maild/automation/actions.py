@@ -1,5 +1,6 @@
 """The interface the intake pipeline, agent commands and the SLA sweep share for changing
-who owns a ticket. Implementations: see assignment.py / escalation.py in this package."""
+who owns a ticket. Implementations: assignment.py and escalation.py in this package; the
+functions here return the plain answer, those return what was done and who was told."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from maild.automation.assignment import assign
+from maild.automation.escalation import escalate
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.notify import Notifier
 from rules.config import AssignSpec, RulesConfig
@@ -30,7 +33,7 @@ def assign_ticket(
     strategy among the ticket's team), persisting the round-robin cursor; notify the new
     assignee ("assigned to you"), or the team when nobody was eligible. The assignee's
     address, or None."""
-    raise NotImplementedError
+    return assign(work, editor, spec, actor=actor).agent
 
 
 def escalate_ticket(
@@ -39,4 +42,4 @@ def escalate_ticket(
     """Move the ticket one tier up (or to tier ``to``), raise its priority as the tier
     says, hand it to the tier's team (agent picked by the strategy) or addresses, and
     notify them. The new tier's name, or None when there is nowhere to go."""
-    raise NotImplementedError
+    return escalate(work, editor, to=to, actor=actor, reason=reason).tier
