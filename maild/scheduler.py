@@ -1,0 +1,111 @@
+"""The periodic jobs inside ``maild serve``, run by APScheduler: the SLA sweep with
+auto-close every ``[scheduler] sla_interval`` and the rules-file check every
+``reload_interval``.
+
+Every job reads the time from the injected clock (``Runtime.clock``); APScheduler only
+decides *when* a job runs. Each job runs in the scheduler's thread pool, never overlaps
+itself (``max_instances=1``), and runs once after a delay rather than catching up on every
+missed run (``coalesce``). :meth:`Scheduler.run_sla_jobs` runs the SLA jobs now, for tests
+(with a ``ManualClock``) and for ``maild sla sweep`` from cron; a lock keeps it from
+running alongside the scheduled run.
+
+The outbox flush is not an APScheduler job: ``Service`` keeps its asyncio loop, which flushes
+every ``[outbound] flush_interval`` *and* wakes early when a commit queued mail (intake,
+or a sweep here through ``on_mail_queued``). A wake that arrives during a flush must cause
+another flush; an APScheduler job with ``max_instances=1`` would drop it instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from maild.automation.reload import check_rules
+from maild.sla import AutoClose, AutoCloseReport, SlaSweep, SweepReport
+
+if TYPE_CHECKING:
+    from maild.runtime import Runtime
+
+log = logging.getLogger(__name__)
+# APScheduler logs every run at INFO ("Running job …", "… executed successfully"): with a
+# rules check every few seconds that would drown the daemon's own log.
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+SLA_JOB = "sla"
+RULES_JOB = "rules-reload"
+
+
+@dataclass(frozen=True, slots=True)
+class SlaRun:
+    sweep: SweepReport
+    auto_close: AutoCloseReport
+
+    @property
+    def queued_mail(self) -> bool:
+        return bool(self.sweep.fired or self.auto_close.warned)
+
+
+def sla_jobs(runtime: Runtime) -> tuple[SlaSweep, AutoClose]:
+    """The SLA sweep and auto-close for ``runtime``; the rules in force are read per run."""
+    sweep = SlaSweep(runtime.engine, runtime.notifier, lambda: runtime.policy.current)
+    return sweep, AutoClose(runtime.engine, runtime.config, runtime.renderer)
+
+
+class Scheduler:
+    def __init__(self, runtime: Runtime, on_mail_queued: Callable[[], None] | None = None) -> None:
+        self._runtime = runtime
+        self._on_mail_queued = on_mail_queued
+        self._sweep, self._auto_close = sla_jobs(runtime)
+        self._sla_lock = threading.Lock()
+        self._scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(2)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone="UTC",
+        )
+        scheduler = runtime.config.scheduler
+        self._scheduler.add_job(
+            self._scheduled_sla, "interval", seconds=scheduler.sla_interval, id=SLA_JOB
+        )
+        self._scheduler.add_job(
+            self._scheduled_rules, "interval", seconds=scheduler.reload_interval, id=RULES_JOB
+        )
+
+    def start(self) -> Scheduler:
+        self._scheduler.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def shutdown(self) -> None:
+        """Stop scheduling and wait for a job in progress: it still uses the database."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    def run_sla_jobs(self) -> SlaRun:
+        """One SLA sweep and one auto-close pass at the clock's ``now``."""
+        with self._sla_lock:
+            now = self._runtime.clock.now()
+            run = SlaRun(self._sweep.run(now), self._auto_close.run(now))
+        if run.queued_mail and self._on_mail_queued is not None:
+            self._on_mail_queued()
+        return run
+
+    def _scheduled_sla(self) -> None:
+        try:
+            self.run_sla_jobs()
+        except Exception:
+            log.exception("SLA sweep failed; the next one tries again")
+
+    def _scheduled_rules(self) -> None:
+        try:
+            check_rules(self._runtime)  # reloads a changed file, mails admins a bad one
+        except Exception:
+            log.exception("rules check failed; the rules in force stay")

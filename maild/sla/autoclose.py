@@ -1,0 +1,250 @@
+"""Auto-close: a resolved ticket the customer did not answer for ``auto_close_days`` is
+closed, after a warning mail ``auto_close_warning_days`` before.
+
+A customer's reply reopens a resolved ticket (intake's ``UpdateStatus``), which clears
+``resolved_at`` and the warning stamp, so ``resolved_at`` is the start of the silence.
+The close never comes less than ``auto_close_warning_days`` after the warning: when the
+daemon was down past both instants, the customer is warned now and the ticket closed a
+warning period later, not the same minute. ``auto_close_days = 0`` turns auto-close off,
+``auto_close_warning_days = 0`` the warning.
+
+Each ticket is handled in a short transaction of its own that re-reads it, so the job is
+idempotent and safe to run in two instances at once (``SELECT … FOR UPDATE`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, bindparam, literal, select, union_all
+
+from maild.config import Config
+from maild.ticketing.editor import TicketEditor
+from maild.ticketing.record import TicketRecord, load_ticket
+from outbound.compose import AddressError, OutgoingMail, compose, make_message_id
+from outbound.outbox import enqueue
+from outbound.templating import TemplateRenderer
+from parsing.ticketref import format_ticket_tag
+from storage import tickets as ticket_queries
+from storage.engine import is_sqlite, writer_engine
+from storage.models import Message, MessageKind, OutboxMessage, Ticket, TicketStatus
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "system"
+KIND = "auto_close_warning"
+
+_tickets, _messages, _outbox = Ticket.__table__, Message.__table__, OutboxMessage.__table__
+_CANDIDATES = select(
+    _tickets.c.id, _tickets.c.number, _tickets.c.resolved_at, _tickets.c.auto_close_warned_at
+).where(
+    _tickets.c.status == TicketStatus.RESOLVED.value,
+    _tickets.c.resolved_at <= bindparam("since"),
+)
+_LOCK = select(_tickets.c.id).where(_tickets.c.id == bindparam("ticket_id")).with_for_update()
+# The newest mail between us and the requester: theirs, or ours to them (ours wins a tie:
+# an acknowledgement is queued in the same instant as the mail it answers).
+_LAST_EXCHANGED = union_all(
+    select(_messages.c.message_id, _messages.c.created_at, literal(0).label("ours")).where(
+        _messages.c.ticket_id == bindparam("ticket_id"),
+        _messages.c.kind == MessageKind.CUSTOMER.value,
+        _messages.c.message_id.is_not(None),
+    ),
+    select(_outbox.c.message_id, _outbox.c.created_at, literal(1).label("ours")).where(
+        _outbox.c.ticket_id == bindparam("ticket_id"),
+        _outbox.c.primary_recipient == bindparam("requester"),
+    ),
+).subquery()
+_LAST = (
+    select(_LAST_EXCHANGED.c.message_id)
+    .order_by(_LAST_EXCHANGED.c.created_at.desc(), _LAST_EXCHANGED.c.ours.desc())
+    .limit(1)
+)
+_FIRST_CUSTOMER = (
+    select(_messages.c.message_id)
+    .where(
+        _messages.c.ticket_id == bindparam("ticket_id"),
+        _messages.c.kind == MessageKind.CUSTOMER.value,
+        _messages.c.message_id.is_not(None),
+    )
+    .order_by(_messages.c.id)
+    .limit(1)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AutoCloseReport:
+    warned: int = 0
+    closed: int = 0
+
+
+class AutoClose:
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config,
+        renderer: TemplateRenderer,
+    ) -> None:
+        self._engine = engine
+        self._writer = writer_engine(engine)
+        self._sqlite = is_sqlite(engine)
+        self._config = config
+        self._renderer = renderer
+
+    @property
+    def close_after(self) -> timedelta:
+        return timedelta(days=self._config.maild.auto_close_days)
+
+    @property
+    def warn_before(self) -> timedelta:
+        """How long before the close the customer is warned (0: never); at most the
+        whole silence."""
+        days = self._config.maild.auto_close_warning_days
+        return min(timedelta(days=days), self.close_after)
+
+    def run(self, now: datetime) -> AutoCloseReport:
+        if self._config.maild.auto_close_days == 0:
+            return AutoCloseReport()
+        since = now - (self.close_after - self.warn_before)
+        with self._engine.connect() as connection:
+            candidates = connection.execute(_CANDIDATES, {"since": since}).all()
+        warned = closed = 0
+        for row in candidates:
+            if self.due(row.resolved_at, row.auto_close_warned_at, now) is None:
+                continue  # warned, the close is not due yet: no write transaction
+            try:
+                outcome = self._handle(row.id, now)
+            except Exception:
+                log.exception(
+                    "ticket #%s: auto-close failed; the next run tries again",
+                    row.number,
+                    extra={"ticket": row.number},
+                )
+                continue
+            warned += outcome == "warned"
+            closed += outcome == "closed"
+        return AutoCloseReport(warned, closed)
+
+    def due(
+        self, resolved_at: datetime | None, warned_at: datetime | None, now: datetime
+    ) -> str | None:
+        """``"warn"``, ``"close"`` or None for a resolved ticket."""
+        if resolved_at is None:
+            return None
+        warn_before = self.warn_before
+        close_at = resolved_at + self.close_after
+        if warn_before:
+            if warned_at is None:
+                return "warn" if now >= close_at - warn_before else None
+            close_at = max(close_at, warned_at + warn_before)
+        return "close" if now >= close_at else None
+
+    def _handle(self, ticket_id: int, now: datetime) -> str | None:
+        with self._writer.begin() as connection:
+            if not self._sqlite:
+                connection.execute(_LOCK, {"ticket_id": ticket_id})
+            record = load_ticket(connection, ticket_id)
+            if record.status != TicketStatus.RESOLVED:
+                return None
+            action = self.due(record.resolved_at, record.auto_close_warned_at, now)
+            if action is None:
+                return None
+            editor = TicketEditor(connection, record, now, SYSTEM)
+            if action == "warn":
+                editor.mark_auto_close_warned()
+                closes = max(
+                    record.resolved_at + self.close_after,  # type: ignore[operator]
+                    now + self.warn_before,
+                )
+                skipped = self._warn(connection, record, now, closes)
+                editor.record_event(
+                    "auto_close.warned" if skipped is None else "auto_close.warning_skipped",
+                    closes_at=closes.isoformat(),
+                    **({} if skipped is None else {"reason": skipped}),
+                )
+                outcome = "warned"
+            else:
+                editor.set_status(TicketStatus.CLOSED)
+                editor.record_event("ticket.auto_closed", days=self._config.maild.auto_close_days)
+                outcome = "closed"
+            editor.save()
+        log.info(
+            "ticket #%s: auto-close %s", record.number, outcome, extra={"ticket": record.number}
+        )
+        return outcome
+
+    def _warn(
+        self, connection: Connection, record: TicketRecord, now: datetime, closes: datetime
+    ) -> str | None:
+        """Queue the warning to the requester; None when queued, otherwise why not."""
+        if ticket_queries.is_bouncing(connection, record.requester):
+            return "address is bouncing"
+        box = self._config.mailbox(record.mailbox)
+        mailbox_name = box.name if box else record.mailbox
+        tag = format_ticket_tag(self._config.maild.ticket_prefix, record.number)
+        rendered = self._renderer.render(
+            "auto_close_warning",
+            {
+                "ticket_number": record.number,
+                "ticket_tag": tag,
+                "subject": record.subject,
+                "customer_name": record.requester_name,
+                "mailbox_name": mailbox_name,
+                "days": self._config.maild.auto_close_days,
+                "closes_at": f"{closes:%Y-%m-%d %H:%M} UTC",
+                "closes_in": _days(closes - now),
+            },
+        )
+        local, _, domain = record.mailbox.partition("@")
+        token_address = f"{local}+{record.token}@{domain}"
+        params = {"ticket_id": record.id, "requester": record.requester.lower()}
+        last = connection.execute(_LAST, params).scalar()
+        first = connection.execute(_FIRST_CUSTOMER, params).scalar()
+        references = tuple(dict.fromkeys(item for item in (first, last) if item))
+        message_id = make_message_id(record.token, domain)
+        mail = OutgoingMail(
+            from_name=mailbox_name,
+            from_address=record.mailbox,
+            to=((record.requester_name, record.requester),),
+            subject=f"{tag} {record.subject}",
+            text=rendered.text,
+            html=rendered.html,
+            message_id=message_id,
+            in_reply_to=last,
+            references=references,
+            reply_to=token_address,
+            auto_submitted="auto-generated",
+            date=now,
+        )
+        try:
+            raw = compose(mail)
+        except AddressError as error:
+            log.warning(
+                "no auto-close warning for ticket #%s: %s",
+                record.number,
+                error,
+                extra={"ticket": record.number},
+            )
+            return "address unusable"
+        enqueue(
+            connection,
+            ticket_id=record.id,
+            kind=KIND,
+            message_id=message_id,
+            mail_from=token_address,  # VERP: a bounce finds its ticket
+            recipients=[record.requester],
+            raw=raw,
+            now=now,
+        )
+        return None
+
+
+def _days(delta: timedelta) -> str:
+    hours = max(int(delta.total_seconds() // 3600), 0)
+    if hours >= 24:
+        days = round(hours / 24)
+        return f"{days} day" + ("s" if days != 1 else "")
+    return f"{hours} hour" + ("s" if hours != 1 else "")
