@@ -1,0 +1,343 @@
+"""The intake steps for agents' mail: follow merged tickets, and carry out an agent's mail.
+
+:class:`AgentMail` runs after threading and before a ticket would be opened. For a mail from
+a trusted agent it does everything itself (commands, relay or note, storing, events) and
+ends the job with :class:`Handled`, so no customer step (opening a ticket, joining the
+thread, reopening, acknowledging, notifying) ever runs for it. An agent's mail that threads
+to no ticket opens none: it is held in quarantine and the agent is told why, in the same
+transaction (invariant 1).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, bindparam, select
+
+from maild.agents.canned import CannedResponses
+from maild.agents.commands import CommandRunner, CommandsDone
+from maild.agents.customer_thread import CustomerMail, customer_recipients, queue_customer_mail
+from maild.agents.notices import queue_agent_error
+from maild.automation.actions import TicketWork
+from maild.automation.rules_step import listens, mail_event, run_rules
+from maild.config import Config, MailboxConfig
+from maild.pipeline.context import IntakeContext
+from maild.pipeline.delivery import DeliveryResult, Outcome
+from maild.pipeline.errors import Handled, Unprocessable
+from maild.pipeline.mailboxes import MailboxDirectory
+from maild.pipeline.quarantine import find_held, quarantine, update_reason
+from maild.ticketing.editor import TicketEditor
+from maild.ticketing.notify import Notifier
+from maild.ticketing.record import TicketRecord, load_ticket
+from outbound.compose import AddressError, OutgoingAttachment
+from outbound.templating import TemplateRenderer
+from parsing.commands import parse_commands
+from parsing.ticketref import format_ticket_tag
+from rules.config import Agent
+from rules.model import EventKind
+from storage import queries, tickets
+from storage.models import MessageKind, ParticipantRole, Ticket, TicketStatus
+from storage.tickets import TicketView
+
+log = logging.getLogger(__name__)
+
+_tickets = Ticket.__table__
+_MERGED_INTO = select(_tickets.c.merged_into_id).where(_tickets.c.id == bindparam("ticket_id"))
+_ANSWERED = frozenset({TicketStatus.NEW, TicketStatus.OPEN})
+NOT_THREADED = "agent mail that belongs to no ticket"
+
+
+def addressed_to(rcpt_tos: Iterable[str], address: str) -> bool:
+    """Whether an envelope recipient is ``address`` or one of its ``+TOKEN`` forms."""
+    local, _, domain = address.partition("@")
+    for rcpt in rcpt_tos:
+        their_local, at, their_domain = rcpt.strip().strip("<>").lower().rpartition("@")
+        if at and their_domain == domain and their_local.partition("+")[0] == local:
+            return True
+    return False
+
+
+class FollowMerged:
+    """Mail that finds a ticket merged into another (its token, its Message-IDs) goes on the
+    ticket it was merged into. Only closed tickets can be merged: others cost nothing."""
+
+    name = "follow-merged"
+
+    def __call__(self, context: IntakeContext) -> None:
+        ticket = context.ticket
+        if ticket is None or ticket.status != TicketStatus.CLOSED:
+            return
+        seen = {ticket.id}
+        target_id = context.connection.execute(_MERGED_INTO, {"ticket_id": ticket.id}).scalar()
+        while target_id is not None and target_id not in seen:
+            seen.add(target_id)
+            record = load_ticket(context.connection, target_id)
+            ticket = _view(record)
+            target_id = record.merged_into_id
+        if ticket.id != context.ticket.id:
+            context.record("message.followed_merge", into=ticket.number)
+            context.ticket = ticket
+
+
+def _view(record: TicketRecord) -> TicketView:
+    return TicketView(
+        record.id,
+        record.number,
+        record.token,
+        record.mailbox,
+        record.subject,
+        record.status,
+        record.requester,
+    )
+
+
+class AgentMail:
+    name = "agent-mail"
+
+    def __init__(
+        self,
+        config: Config,
+        mailboxes: MailboxDirectory,
+        renderer: TemplateRenderer,
+        notifier: Notifier,
+    ) -> None:
+        self._config = config
+        self._mailboxes = mailboxes
+        self._renderer = renderer
+        self._notifier = notifier
+        self._note_address = config.maild.note_address
+        self._canned = CannedResponses(config.outbound.canned_dir)
+
+    def __call__(self, context: IntakeContext) -> None:
+        to_note = self._note_address is not None and addressed_to(
+            context.job.delivery.rcpt_tos, self._note_address
+        )
+        agent = context.agent
+        if agent is None:
+            if to_note:
+                # No backscatter to a sender who may be forged; a human can retry it.
+                raise Unprocessable(
+                    "mail to the note address from someone who is not a trusted agent"
+                )
+            return
+        ticket = context.ticket or context.linked_ticket  # the tag alone is fine for an agent
+        if ticket is None:
+            self._not_threaded(context)
+        assert ticket is not None
+        self._handle(context, agent, load_ticket(context.connection, ticket.id), to_note)
+
+    # -- no ticket -------------------------------------------------------------------
+
+    def _not_threaded(self, context: IntakeContext) -> None:
+        connection, job = context.connection, context.job
+        held = job.quarantine_id
+        if held is None:
+            held = find_held(connection, job.mailbox.address, job.delivery.raw)
+        if held is None or not update_reason(connection, held, NOT_THREADED):
+            held = quarantine(
+                connection, job.delivery, job.mailbox.address, NOT_THREADED, context.now
+            )
+        queue_agent_error(
+            context,
+            config=self._config,
+            renderer=self._renderer,
+            mailbox=job.mailbox,
+            errors=[NOT_THREADED],
+            record=None,
+        )
+        log.warning("agent mail from %s threads to no ticket: held as %s", context.sender, held)
+        raise Handled(DeliveryResult(job.mailbox.address, Outcome.QUARANTINED, quarantine_id=held))
+
+    # -- a ticket --------------------------------------------------------------------
+
+    def _handle(
+        self, context: IntakeContext, agent: Agent, record: TicketRecord, to_note: bool
+    ) -> None:
+        connection, parsed = context.connection, context.parsed
+        actor = f"agent:{agent.address}"
+        block = parse_commands(parsed.reply_text)
+        errors = [error.message for error in block.errors]
+        done = CommandsDone()
+        editor = TicketEditor(connection, record, context.now, actor)
+        if not errors and block.commands:
+            savepoint = connection.begin_nested()
+            done = self._runner(context, editor, agent).run(block.commands)
+            if done.errors:
+                savepoint.rollback()
+                record = load_ticket(connection, record.id)
+                editor = TicketEditor(connection, record, context.now, actor)
+                done = CommandsDone(errors=done.errors)
+            else:
+                editor.save()
+                savepoint.commit()
+            errors = done.errors
+        box = self._config.mailbox(record.mailbox) or context.job.mailbox
+        text = "\n\n".join([*done.canned, block.body.strip("\n")]).strip("\n")
+        stored_on = record
+        kind = MessageKind.NOTE
+        if errors:
+            text = parsed.reply_text
+            editor.record_event("agent.commands_failed", errors=errors)
+            queue_agent_error(
+                context,
+                config=self._config,
+                renderer=self._renderer,
+                mailbox=box,
+                errors=errors,
+                record=record,
+            )
+        elif done.merged_into is not None:
+            stored_on = done.merged_into
+        elif (
+            self._relays(block.is_note, block.wants_send, to_note, box)
+            and text.strip()
+            and self._relay(context, editor, agent, box, text, done.status_set)
+        ):
+            kind = MessageKind.AGENT
+            self._fire_rules(context, editor)
+        if kind == MessageKind.NOTE:
+            reason = "commands failed" if errors else "note address" if to_note else "note"
+            editor.record_event("note.added", reason=reason)
+        editor.save()
+        self._store(context, stored_on, kind, text)
+        if stored_on.id != record.id:
+            target = TicketEditor(connection, stored_on, context.now, actor)
+            target.record_event("note.added", reason="merge")
+            target.save()
+        self._join(connection, stored_on.id, agent)
+        tickets.insert_events(connection, stored_on.id, context.now, actor, context.events)
+        log.info(
+            "agent %s: %s on ticket #%s",
+            agent.address,
+            kind,
+            stored_on.number,
+            extra={"ticket": stored_on.number},
+        )
+        raise Handled(
+            DeliveryResult(context.job.mailbox.address, Outcome.REPLY, stored_on.number),
+            stored_on.id,
+        )
+
+    def _runner(self, context: IntakeContext, editor: TicketEditor, agent: Agent) -> CommandRunner:
+        return CommandRunner(
+            context=context,
+            editor=editor,
+            agent=agent,
+            config=self._config,
+            mailboxes=self._mailboxes,
+            notifier=self._notifier,
+            renderer=self._renderer,
+            canned=self._canned,
+        )
+
+    @staticmethod
+    def _relays(is_note: bool, wants_send: bool, to_note: bool, box: MailboxConfig) -> bool:
+        """``#note`` and the note address always keep it internal; otherwise the mailbox's
+        policy decides, and ``#send`` relays under ``note``."""
+        if is_note or to_note:
+            return False
+        return box.agent_mail == "relay" or wants_send
+
+    def _relay(
+        self,
+        context: IntakeContext,
+        editor: TicketEditor,
+        agent: Agent,
+        box: MailboxConfig,
+        text: str,
+        status_set: bool,
+    ) -> bool:
+        """Send the agent's new text to the customer thread; False when nobody can get it."""
+        connection, record = context.connection, editor.record
+        recipients = customer_recipients(
+            connection, record.id, context.policy, self._mailboxes.is_ours
+        )
+        if not recipients:
+            editor.record_event("reply.not_sent", reason="no customer address to write to")
+            return False
+        tag = format_ticket_tag(self._config.maild.ticket_prefix, record.number)
+        display = box.agent_display_name.format(agent=agent.name or agent.address, mailbox=box.name)
+        attachments = tuple(
+            OutgoingAttachment(a.filename, a.content_type, a.data)
+            for a in context.parsed.attachments
+        )
+        try:
+            message_id = queue_customer_mail(
+                connection,
+                thread_of=record,
+                reply_ticket=record,
+                recipients=recipients,
+                mail=CustomerMail(
+                    from_name=display,
+                    subject=f"{tag} {record.subject}",
+                    text=text + "\n",
+                    auto_submitted=None,  # a person wrote it
+                    kind="reply",
+                    attachments=attachments,
+                ),
+                now=context.now,
+            )
+        except AddressError as error:
+            log.warning("agent reply not relayed: %s", error, extra={"ticket": record.number})
+            editor.record_event("reply.not_sent", reason=str(error))
+            return False
+        editor.mark_first_response()
+        if not status_set and record.status in _ANSWERED:
+            editor.set_status(TicketStatus.PENDING)
+        editor.record_event(
+            "agent.replied",
+            to=[address for _, address in recipients],
+            message_id=message_id,
+            attachments=len(attachments),
+        )
+        return True
+
+    def _store(
+        self, context: IntakeContext, record: TicketRecord, kind: MessageKind, text: str
+    ) -> None:
+        parsed, job, connection = context.parsed, context.job, context.connection
+        message_id = tickets.insert_message(
+            connection,
+            ticket_id=record.id,
+            kind=kind,
+            mailbox=job.mailbox.address,
+            dedup_key=context.dedup_key,
+            message_id=parsed.message_id,
+            from_address=context.sender,
+            from_name=context.sender_name,
+            subject=parsed.subject,
+            body=parsed.text,
+            reply_text=text,
+            automated=None,
+            raw=job.delivery.raw,
+            sent_at=parsed.date,
+            created_at=context.now,
+        )
+        rows = []
+        for attachment in parsed.attachments:
+            queries.store_blob(connection, attachment.sha256, attachment.data)
+            rows.append(
+                {
+                    "message_id": message_id,
+                    "filename": attachment.filename,
+                    "content_type": attachment.content_type,
+                    "size": attachment.size,
+                    "sha256": attachment.sha256,
+                }
+            )
+        tickets.insert_attachments(connection, rows)
+
+    @staticmethod
+    def _join(connection: Connection, ticket_id: int, agent: Agent) -> None:
+        if agent.address not in tickets.participant_addresses(connection, ticket_id):
+            tickets.insert_participants(
+                connection, ticket_id, [(agent.address, agent.name, ParticipantRole.AGENT)]
+            )
+
+    def _fire_rules(self, context: IntakeContext, editor: TicketEditor) -> None:
+        """The rules that listen to ``ticket.agent_replied``; nothing is loaded without."""
+        if not listens(context.policy, EventKind.AGENT_REPLIED):
+            return
+        work = TicketWork(context.connection, context.policy, self._notifier, context.now)
+        run_rules(work, editor, mail_event(context, EventKind.AGENT_REPLIED))
