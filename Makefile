@@ -25,6 +25,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.sla_sweep
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

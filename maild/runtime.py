@@ -96,7 +96,11 @@ class Runtime:
             notifier = Notifier(config, renderer)
             pipeline = Pipeline(
                 intake_steps(
-                    config, mailboxes, Acknowledger(config, renderer), notifier=notifier
+                    config,
+                    mailboxes,
+                    Acknowledger(config, renderer),
+                    notifier=notifier,
+                    renderer=renderer,
                 ),
                 clock,
                 lambda: policy.current,

@@ -1,5 +1,5 @@
-"""``maild serve``: the receivers, the IMAP pollers, the writer and the outbox worker, with a
-clean shutdown.
+"""``maild serve``: the receivers, the IMAP pollers, the writer, the outbox worker and the
+scheduler (SLA sweep, auto-close, rules reload), with a clean shutdown.
 
 SIGTERM/SIGINT: stop listening, let every message already in DATA reach its commit and its
 ``250``, close the remaining connections, let each IMAP poller commit and move the group it
@@ -21,6 +21,7 @@ from maild.pipeline.delivery import DeliveryResult, Outcome
 from maild.receiver.handler import IntakeHandler
 from maild.receiver.server import Listener, start_listener
 from maild.runtime import Runtime
+from maild.scheduler import Scheduler, SlaRun
 from outbound.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class Service:
         self.listeners: dict[str, Listener] = {}
         self.pollers: list[ImapPoller] = []
         self.runtime: Runtime | None = None
+        self.scheduler: Scheduler | None = None
         self._stop = asyncio.Event()
         self._outbox_wake = asyncio.Event()
         self._outbox_stopping = False
@@ -56,11 +58,16 @@ class Service:
             self.runtime = runtime
             runtime.on_commit(lambda results: self._wake_outbox(loop, results))
             outbox_task = asyncio.create_task(self._outbox_loop(runtime), name="outbox")
+            self.scheduler = Scheduler(
+                runtime, on_mail_queued=lambda: loop.call_soon_threadsafe(self._outbox_wake.set)
+            ).start()
             try:
                 await self._start_listeners(runtime)
                 self._start_pollers(runtime)
                 yield self
             finally:
+                # A sweep in progress finishes first: it still uses the database.
+                await asyncio.to_thread(self.scheduler.shutdown)
                 await self._stop_listeners()
                 await asyncio.to_thread(self._stop_pollers)
                 runtime.writer.stop()
@@ -68,6 +75,12 @@ class Service:
                 self._outbox_stopping = True
                 self._outbox_wake.set()
                 await outbox_task
+
+    def run_sla_sweep(self) -> SlaRun:
+        """Run the SLA sweep and auto-close now, at the clock's time (tests advance a
+        ``ManualClock`` and call this instead of waiting for the scheduler)."""
+        assert self.scheduler is not None, "the service is not running"
+        return self.scheduler.run_sla_jobs()
 
     async def serve_forever(self) -> None:
         loop = asyncio.get_running_loop()

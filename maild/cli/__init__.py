@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from maild import __version__
+from maild.cli.agents import agents
 from maild.cli.context import CliContext
 from maild.cli.db import db
 from maild.cli.imap import imap
@@ -20,7 +21,9 @@ from maild.cli.mail import ingest, parse
 from maild.cli.outbox import outbox
 from maild.cli.participants import participants
 from maild.cli.quarantine import quarantine
+from maild.cli.rules import rules
 from maild.cli.serve import check, serve
+from maild.cli.sla import sla
 from maild.cli.tickets import tickets
 
 
@@ -54,8 +57,11 @@ for command in (
     quarantine,
     outbox,
     participants,
+    rules,
+    agents,
     imap,
     db,
+    sla,
 ):
     cli.add_command(command)
 

@@ -75,9 +75,7 @@ def list_tickets(cli: CliContext, status: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @config_option
 @pass_cli
-def show_ticket(
-    cli: CliContext, number: int, full: bool, with_events: bool, as_json: bool
-) -> None:
+def show_ticket(cli: CliContext, number: int, full: bool, with_events: bool, as_json: bool) -> None:
     """One ticket and its thread, oldest first."""
     config = cli.config()
     with read_session(config) as session:

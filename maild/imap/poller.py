@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 
@@ -276,7 +276,7 @@ class ImapPoller:
             raw = messages.get(uid)
             if raw is None:
                 continue
-            delivery = stored_delivery(raw, self._mailbox, "imap")
+            delivery = replace(stored_delivery(raw, self._mailbox, "imap"), account=self.name)
             [futures[uid]] = self._intake.submit_per_mailbox(delivery).values()
         outcomes: Counter[str] = Counter()
         left = 0

@@ -33,6 +33,9 @@ class IntakeContext:
     policy: RulesConfig = field(default_factory=RulesConfig)
     # The agent who sent this mail, when the trust rule accepted it as theirs.
     agent: Agent | None = None
+    # Who was already told about this mail (a rule's "assigned to you"), so the
+    # notification step does not write to them twice.
+    notified: set[str] = field(default_factory=set)
 
     @property
     def parsed(self) -> ParsedMail:

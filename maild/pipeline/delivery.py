@@ -22,6 +22,8 @@ class Delivery:
     rcpt_tos: tuple[str, ...]
     source: str
     notify: bool = True
+    # The [[imap]] account it came from (source "imap"), for the trust rule's "imap:NAME".
+    account: str = ""
 
 
 class Outcome(enum.StrEnum):

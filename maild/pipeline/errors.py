@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from maild.pipeline.delivery import DeliveryResult
+
 
 class TemporaryFailure(Exception):
     """The message could not be stored now (database locked or down): try again later.
@@ -21,3 +26,14 @@ class Duplicate(Exception):
 
 class Unprocessable(Exception):
     """The message cannot be handled as ordinary mail and belongs in quarantine."""
+
+
+class Handled(Exception):
+    """A step finished the job itself (an agent's mail, or one it held in quarantine with
+    the reply explaining why): the later steps do not run, and what the step wrote
+    commits with the job. ``ticket_id`` is the ticket the message ended on, if any."""
+
+    def __init__(self, result: DeliveryResult, ticket_id: int | None = None) -> None:
+        super().__init__(f"handled: {result.outcome}")
+        self.result = result
+        self.ticket_id = ticket_id

@@ -19,8 +19,15 @@ class Recipient:
 
 
 class MailboxDirectory:
-    def __init__(self, mailboxes: Iterable[MailboxConfig]) -> None:
-        self._by_address = {box.address: box for box in mailboxes}
+    """``note_address`` (``[maild] note_address``) and its ``+TOKEN`` forms are accepted
+    too, for the first mailbox: the agent step finds the ticket by thread, token or tag and
+    keeps the mail as an internal note there (maild.agents)."""
+
+    def __init__(self, mailboxes: Iterable[MailboxConfig], note_address: str | None = None) -> None:
+        boxes = list(mailboxes)
+        self._by_address = {box.address: box for box in boxes}
+        if note_address and boxes and note_address not in self._by_address:
+            self._by_address[note_address] = boxes[0]
 
     def __contains__(self, address: str) -> bool:
         return self.resolve(address) is not None

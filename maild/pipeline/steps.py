@@ -10,6 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from sqlalchemy import Connection, bindparam, select
+
+from maild.agents.steps import AgentMail, FollowMerged
+from maild.agents.trust import IdentifyAgent
+from maild.automation.notify_step import NotifyAgents
+from maild.automation.rules_step import ApplyRules
 from maild.config import Config
 from maild.pipeline.acknowledge import Acknowledger
 from maild.pipeline.context import IntakeContext
@@ -17,9 +23,11 @@ from maild.pipeline.errors import Duplicate, Unprocessable
 from maild.pipeline.mailboxes import MailboxDirectory
 from maild.ticketing.notify import Notifier
 from outbound.compose import new_ticket_token, token_from_message_id
+from outbound.templating import TemplateRenderer
 from parsing.ticketref import strip_reply_prefixes
+from rules.businesstime import to_us
 from storage import queries, tickets
-from storage.models import MessageKind, ParticipantRole, TicketStatus
+from storage.models import MessageKind, ParticipantRole, Ticket, TicketStatus
 from storage.tickets import TicketView
 
 log = logging.getLogger(__name__)
@@ -279,8 +287,28 @@ class UpdateStatus:
         if context.automated is None and ticket.status in self.REOPENING:
             context.record("status.changed", **{"from": str(ticket.status), "to": "open"})
             changes.update(status=TicketStatus.OPEN, resolved_at=None, closed_at=None)
+            changes["auto_close_warned_at"] = None
+            if ticket.status == TicketStatus.PENDING:
+                # The customer answered: the SLA clock runs again (see TicketEditor).
+                paused = _resumed_pauses(context.connection, ticket.id, to_us(context.now))
+                if paused is not None:
+                    changes["sla_paused"] = paused
             ticket.status = TicketStatus.OPEN
         tickets.update_ticket(context.connection, ticket.id, **changes)
+
+
+_PAUSES = select(Ticket.__table__.c.sla_paused).where(Ticket.__table__.c.id == bindparam("id"))
+
+
+def _resumed_pauses(
+    connection: Connection, ticket_id: int, now_us: int
+) -> list[list[int | None]] | None:
+    """The ticket's SLA pauses with the open one ended at ``now_us``; None if none is open."""
+    paused = [list(pair) for pair in connection.execute(_PAUSES, {"id": ticket_id}).scalar() or []]
+    if not paused or paused[-1][1] is not None:
+        return None
+    paused[-1][1] = now_us
+    return paused
 
 
 class StoreMessage:
@@ -369,18 +397,30 @@ def intake_steps(
     acknowledger: Acknowledger,
     *,
     notifier: Notifier | None = None,
+    renderer: TemplateRenderer | None = None,
 ) -> tuple[Step, ...]:
     """The intake pipeline as data: the steps in the order they run."""
+    # Agents' mail (maild.agents): identified after classification; after threading it is
+    # carried out by AgentMail, which ends the job, so no customer step runs for it.
+    agent_mail: tuple[Step, ...] = ()
+    if notifier is not None:
+        renderer = renderer or TemplateRenderer(config.outbound.templates_dir)
+        agent_mail = (AgentMail(config, mailboxes, renderer, notifier),)
     return (
         Deduplicate(),
         ClassifyAutomated(mailboxes),
+        IdentifyAgent(config.trust),
         MatchBounce(),
         Thread(),
+        FollowMerged(),
         FollowUpClosed(config),
+        *agent_mail,
         OpenTicket(config, mailboxes),
         JoinThread(mailboxes),
         UpdateStatus(),
         StoreMessage(),
         Acknowledge(acknowledger),
         RecordEvents(),
+        # After the mail's own events: the rules' changes and notices follow them.
+        *((ApplyRules(notifier), NotifyAgents(config, notifier)) if notifier else ()),
     )

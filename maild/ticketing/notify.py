@@ -224,7 +224,10 @@ class Notifier:
                 raw = compose(mail)
             except AddressError as error:
                 log.warning(
-                    "no %s to %s: %s", kind, recipient.address, error,
+                    "no %s to %s: %s",
+                    kind,
+                    recipient.address,
+                    error,
                     extra={"ticket": record.number},
                 )
                 continue

@@ -40,16 +40,25 @@ def test_tickets_list_and_show_json(daemon: DaemonThread, sink: Sink, config_fil
         "priority",
         "requester",
         "assignee",
+        "team",
+        "tier",
+        "category",
+        "tags",
         "created_at",
         "updated_at",
+        "first_response_at",
+        "resolved_at",
     }
     assert summary["number"] == 1000 and summary["status"] == "new"
+    assert summary["tags"] == [] and summary["first_response_at"] is None
 
     shown = json.loads(run(config_file, "tickets", "show", "1000", "--json"))
     assert [m["kind"] for m in shown["messages"]] == ["customer", "customer"]
     assert "first words" in shown["messages"][0]["body"]
     assert "second words" in shown["messages"][1]["body"]
     assert {"kind", "from", "created_at", "body"} <= set(shown["messages"][0])
+    kinds = [event["kind"] for event in shown["events"]]
+    assert kinds[0] == "ticket.created" and "message.received" in kinds
 
     text = run(config_file, "tickets", "show", "1000")
     assert "[ACME #1000]" in text and text.index("first words") < text.index("second words")
