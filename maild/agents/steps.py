@@ -27,6 +27,7 @@ from maild.pipeline.delivery import DeliveryResult, Outcome
 from maild.pipeline.errors import Handled, Unprocessable
 from maild.pipeline.mailboxes import MailboxDirectory
 from maild.pipeline.quarantine import find_held, quarantine, update_reason
+from maild.pipeline.storing import store_mail
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.notify import Notifier
 from maild.ticketing.record import TicketRecord, load_ticket
@@ -36,7 +37,7 @@ from parsing.commands import parse_commands
 from parsing.ticketref import format_ticket_tag
 from rules.config import Agent
 from rules.model import EventKind
-from storage import queries, tickets
+from storage import tickets
 from storage.models import MessageKind, ParticipantRole, Ticket, TicketStatus
 from storage.tickets import TicketView
 
@@ -296,37 +297,7 @@ class AgentMail:
     def _store(
         self, context: IntakeContext, record: TicketRecord, kind: MessageKind, text: str
     ) -> None:
-        parsed, job, connection = context.parsed, context.job, context.connection
-        message_id = tickets.insert_message(
-            connection,
-            ticket_id=record.id,
-            kind=kind,
-            mailbox=job.mailbox.address,
-            dedup_key=context.dedup_key,
-            message_id=parsed.message_id,
-            from_address=context.sender,
-            from_name=context.sender_name,
-            subject=parsed.subject,
-            body=parsed.text,
-            reply_text=text,
-            automated=None,
-            raw=job.delivery.raw,
-            sent_at=parsed.date,
-            created_at=context.now,
-        )
-        rows = []
-        for attachment in parsed.attachments:
-            queries.store_blob(connection, attachment.sha256, attachment.data)
-            rows.append(
-                {
-                    "message_id": message_id,
-                    "filename": attachment.filename,
-                    "content_type": attachment.content_type,
-                    "size": attachment.size,
-                    "sha256": attachment.sha256,
-                }
-            )
-        tickets.insert_attachments(connection, rows)
+        store_mail(context, record.id, kind, text)
 
     @staticmethod
     def _join(connection: Connection, ticket_id: int, agent: Agent) -> None:

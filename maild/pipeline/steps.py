@@ -21,6 +21,7 @@ from maild.pipeline.acknowledge import Acknowledger
 from maild.pipeline.context import IntakeContext
 from maild.pipeline.errors import Duplicate, Unprocessable
 from maild.pipeline.mailboxes import MailboxDirectory
+from maild.pipeline.storing import store_mail
 from maild.ticketing.notify import Notifier
 from outbound.compose import new_ticket_token, token_from_message_id
 from outbound.templating import TemplateRenderer
@@ -317,40 +318,10 @@ class StoreMessage:
     name = "store"
 
     def __call__(self, context: IntakeContext) -> None:
-        ticket, parsed, job = context.ticket, context.parsed, context.job
-        assert ticket is not None
-        connection = context.connection
-        message_id = tickets.insert_message(
-            connection,
-            ticket_id=ticket.id,
-            kind=context.kind,
-            mailbox=job.mailbox.address,
-            dedup_key=context.dedup_key,
-            message_id=parsed.message_id,
-            from_address=context.sender,
-            from_name=context.sender_name,
-            subject=parsed.subject,
-            body=parsed.text,
-            reply_text=parsed.reply_text,
-            automated=context.automated,
-            raw=job.delivery.raw,
-            sent_at=parsed.date,
-            created_at=context.now,
+        assert context.ticket is not None
+        store_mail(
+            context, context.ticket.id, context.kind, context.parsed.reply_text, context.automated
         )
-        rows = []
-        for attachment in parsed.attachments:
-            digest = attachment.sha256
-            queries.store_blob(connection, digest, attachment.data)
-            rows.append(
-                {
-                    "message_id": message_id,
-                    "filename": attachment.filename,
-                    "content_type": attachment.content_type,
-                    "size": attachment.size,
-                    "sha256": digest,
-                }
-            )
-        tickets.insert_attachments(connection, rows)
         if not context.created:
             details: dict[str, object] = {"threaded_by": context.threaded_by}
             if context.automated:
