@@ -191,27 +191,27 @@ class DaemonThread:
         self.runtime.outbox.flush()
 
 
+def toml_value(item: Any) -> str:
+    """TOML for a test value; nested tables are written inline."""
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, int | float):
+        return repr(item)
+    if isinstance(item, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in item) + "]"
+    if isinstance(item, dict):
+        return "{ " + ", ".join(f'"{k}" = {toml_value(v)}' for k, v in item.items()) + " }"
+    text = str(item).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
 def write_toml(data: dict[str, Any], path: Any) -> None:
-    """A minimal TOML writer for test configurations (strings, numbers, bools, tables,
-    arrays of tables)."""
-
-    def value(item: Any) -> str:
-        if isinstance(item, bool):
-            return "true" if item else "false"
-        if isinstance(item, int | float):
-            return repr(item)
-        if isinstance(item, list | tuple):
-            return "[" + ", ".join(value(v) for v in item) + "]"
-        text = str(item).replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{text}"'
-
+    """A minimal TOML writer for test configurations: top-level tables and arrays of
+    tables, keys quoted (``header.X-Priority`` stays one key), nested values inline."""
     lines: list[str] = []
     for section, content in data.items():
-        if isinstance(content, list):
-            for entry in content:
-                lines.append(f"[[{section}]]")
-                lines.extend(f"{k} = {value(v)}" for k, v in entry.items())
-        else:
-            lines.append(f"[{section}]")
-            lines.extend(f"{k} = {value(v)}" for k, v in content.items())
+        entries = content if isinstance(content, list) else [content]
+        for entry in entries:
+            lines.append(f"[[{section}]]" if isinstance(content, list) else f"[{section}]")
+            lines.extend(f'"{k}" = {toml_value(v)}' for k, v in entry.items())
     path.write_text("\n".join(lines) + "\n")

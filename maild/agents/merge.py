@@ -17,13 +17,13 @@ import logging
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
-from maild.agents.customer_thread import (
+from maild.config import Config
+from maild.pipeline.context import IntakeContext
+from maild.ticketing.customer_mail import (
     CustomerMail,
     customer_recipients,
     queue_customer_mail,
 )
-from maild.config import Config
-from maild.pipeline.context import IntakeContext
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.record import TicketRecord, find_ticket, load_ticket
 from outbound.compose import AddressError

@@ -6,9 +6,9 @@ import logging
 import secrets
 from datetime import timedelta
 
-from maild.agents.customer_thread import make_message_id, token_address
 from maild.config import Config, MailboxConfig
 from maild.pipeline.context import IntakeContext
+from maild.ticketing.customer_mail import make_message_id, token_address
 from maild.ticketing.record import TicketRecord
 from outbound.compose import AddressError, OutgoingMail, compose
 from outbound.outbox import automatic_sent_since, enqueue

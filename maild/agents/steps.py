@@ -17,7 +17,6 @@ from sqlalchemy import Connection, bindparam, select
 
 from maild.agents.canned import CannedResponses
 from maild.agents.commands import CommandRunner, CommandsDone
-from maild.agents.customer_thread import CustomerMail, customer_recipients, queue_customer_mail
 from maild.agents.notices import queue_agent_error
 from maild.automation.actions import TicketWork
 from maild.automation.rules_step import listens, mail_event, run_rules
@@ -28,6 +27,7 @@ from maild.pipeline.errors import Handled, Unprocessable
 from maild.pipeline.mailboxes import MailboxDirectory
 from maild.pipeline.quarantine import find_held, quarantine, update_reason
 from maild.pipeline.storing import store_mail
+from maild.ticketing.customer_mail import CustomerMail, customer_recipients, queue_customer_mail
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.notify import Notifier
 from maild.ticketing.record import TicketRecord, load_ticket

@@ -19,25 +19,24 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, bindparam, literal, select, union_all
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from maild.config import Config
+from maild.ticketing.customer_mail import AddressError, CustomerMail, queue_customer_mail
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.record import TicketRecord, load_ticket
-from outbound.compose import AddressError, OutgoingMail, compose, make_message_id
-from outbound.outbox import enqueue
 from outbound.templating import TemplateRenderer
 from parsing.ticketref import format_ticket_tag
 from storage import tickets as ticket_queries
 from storage.engine import is_sqlite, writer_engine
-from storage.models import Message, MessageKind, OutboxMessage, Ticket, TicketStatus
+from storage.models import Ticket, TicketStatus
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "system"
 KIND = "auto_close_warning"
 
-_tickets, _messages, _outbox = Ticket.__table__, Message.__table__, OutboxMessage.__table__
+_tickets = Ticket.__table__
 _CANDIDATES = select(
     _tickets.c.id, _tickets.c.number, _tickets.c.resolved_at, _tickets.c.auto_close_warned_at
 ).where(
@@ -45,34 +44,6 @@ _CANDIDATES = select(
     _tickets.c.resolved_at <= bindparam("since"),
 )
 _LOCK = select(_tickets.c.id).where(_tickets.c.id == bindparam("ticket_id")).with_for_update()
-# The newest mail between us and the requester: theirs, or ours to them (ours wins a tie:
-# an acknowledgement is queued in the same instant as the mail it answers).
-_LAST_EXCHANGED = union_all(
-    select(_messages.c.message_id, _messages.c.created_at, literal(0).label("ours")).where(
-        _messages.c.ticket_id == bindparam("ticket_id"),
-        _messages.c.kind == MessageKind.CUSTOMER.value,
-        _messages.c.message_id.is_not(None),
-    ),
-    select(_outbox.c.message_id, _outbox.c.created_at, literal(1).label("ours")).where(
-        _outbox.c.ticket_id == bindparam("ticket_id"),
-        _outbox.c.primary_recipient == bindparam("requester"),
-    ),
-).subquery()
-_LAST = (
-    select(_LAST_EXCHANGED.c.message_id)
-    .order_by(_LAST_EXCHANGED.c.created_at.desc(), _LAST_EXCHANGED.c.ours.desc())
-    .limit(1)
-)
-_FIRST_CUSTOMER = (
-    select(_messages.c.message_id)
-    .where(
-        _messages.c.ticket_id == bindparam("ticket_id"),
-        _messages.c.kind == MessageKind.CUSTOMER.value,
-        _messages.c.message_id.is_not(None),
-    )
-    .order_by(_messages.c.id)
-    .limit(1)
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,29 +169,25 @@ class AutoClose:
                 "closes_in": _days(closes - now),
             },
         )
-        local, _, domain = record.mailbox.partition("@")
-        token_address = f"{local}+{record.token}@{domain}"
-        params = {"ticket_id": record.id, "requester": record.requester.lower()}
-        last = connection.execute(_LAST, params).scalar()
-        first = connection.execute(_FIRST_CUSTOMER, params).scalar()
-        references = tuple(dict.fromkeys(item for item in (first, last) if item))
-        message_id = make_message_id(record.token, domain)
-        mail = OutgoingMail(
+        mail = CustomerMail(
             from_name=mailbox_name,
-            from_address=record.mailbox,
-            to=((record.requester_name, record.requester),),
             subject=f"{tag} {record.subject}",
             text=rendered.text,
             html=rendered.html,
-            message_id=message_id,
-            in_reply_to=last,
-            references=references,
-            reply_to=token_address,
             auto_submitted="auto-generated",
-            date=now,
+            kind=KIND,
         )
+        recipients = [(record.requester_name, record.requester)]
         try:
-            raw = compose(mail)
+            queue_customer_mail(
+                connection,
+                thread_of=record,
+                reply_ticket=record,
+                recipients=recipients,
+                mail=mail,
+                now=now,
+                answer_latest=True,
+            )
         except AddressError as error:
             log.warning(
                 "no auto-close warning for ticket #%s: %s",
@@ -229,16 +196,6 @@ class AutoClose:
                 extra={"ticket": record.number},
             )
             return "address unusable"
-        enqueue(
-            connection,
-            ticket_id=record.id,
-            kind=KIND,
-            message_id=message_id,
-            mail_from=token_address,  # VERP: a bounce finds its ticket
-            recipients=[record.requester],
-            raw=raw,
-            now=now,
-        )
         return None
 
 

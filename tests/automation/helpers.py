@@ -12,7 +12,7 @@ from sqlalchemy import select
 from maild.config import Config, config_from_mapping
 from storage.models import Event, Ticket
 from tests.conftest import config_data
-from tests.support import DaemonThread, Received
+from tests.support import DaemonThread, Received, write_toml
 
 AGENTS: list[dict[str, Any]] = [
     {"address": "alice@example.com", "name": "Alice", "teams": ["support"], "skills": ["billing"]},
@@ -94,29 +94,6 @@ def text_of(mail: Received) -> str:
     return mail.message.get_body(("plain",)).get_content()
 
 
-def toml_value(item: Any) -> str:
-    """TOML for test data, nested tables inline."""
-    if isinstance(item, bool):
-        return "true" if item else "false"
-    if isinstance(item, int | float):
-        return repr(item)
-    if isinstance(item, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in item) + "]"
-    if isinstance(item, dict):
-        return "{ " + ", ".join(f'"{k}" = {toml_value(v)}' for k, v in item.items()) + " }"
-    text = str(item).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
-
-
 def write_rules_file(path: Path, data: dict[str, Any]) -> None:
-    """A rules file: top-level tables and arrays of tables, nested values inline."""
-    lines: list[str] = []
-    for section, content in data.items():
-        if isinstance(content, list):
-            for entry in content:
-                lines.append(f"[[{section}]]")
-                lines.extend(f'"{k}" = {toml_value(v)}' for k, v in entry.items())
-        else:
-            lines.append(f"[{section}]")
-            lines.extend(f'"{k}" = {toml_value(v)}' for k, v in content.items())
-    path.write_text("\n".join(lines) + "\n")
+    """A rules file (only rules keys), written like any test TOML."""
+    write_toml(data, path)

@@ -1,10 +1,11 @@
 """Mail to the customer that continues the customer's own thread.
 
-Everything maild writes to a customer about a ticket (an agent's relayed answer, the notice
-that the ticket was merged) answers the customer's last message (``In-Reply-To``) and names
-the customer's thread (``References``: their stored Message-IDs and the ones we sent them,
-in order, capped by ``compose``), so their mail client files it under their own mail.
-``Thread-Topic``/``Thread-Index`` do the same for Outlook, seeded per ticket and customer.
+Everything maild writes to a customer about a ticket after the acknowledgement (an agent's
+relayed answer, the notice that the ticket was merged, the auto-close warning) answers the
+customer's last message (``In-Reply-To``) and names the customer's thread (``References``:
+their stored Message-IDs and the ones we sent them, in order, capped by ``compose``), so
+their mail client files it under their own mail. ``Thread-Topic``/``Thread-Index`` do the
+same for Outlook, seeded per ticket and customer.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rules.config import RulesConfig
 from storage.models import Message, MessageKind, OutboxMessage, Participant, ParticipantRole
 
 # Outbox kinds that went to the customer: they belong to the customer's thread.
-CUSTOMER_FACING = ("acknowledgement", "reply", "merged")
+CUSTOMER_FACING = ("acknowledgement", "reply", "merged", "auto_close_warning")
 
 _messages, _outbox, _participants = (
     Message.__table__,
@@ -63,6 +64,12 @@ _PEOPLE = (
 class CustomerThread:
     in_reply_to: str | None
     references: tuple[str, ...]
+
+    @property
+    def latest(self) -> str | None:
+        """The newest message of the thread, theirs or ours (ours wins a tie: an
+        acknowledgement is queued in the same instant as the mail it answers)."""
+        return self.references[-1] if self.references else None
 
 
 def customer_thread(connection: Connection, ticket_id: int) -> CustomerThread:
@@ -129,9 +136,12 @@ def queue_customer_mail(
     recipients: list[tuple[str, str]],
     mail: CustomerMail,
     now: datetime,
+    answer_latest: bool = False,
 ) -> str:
-    """Compose and queue ``mail`` to ``recipients``; its Message-ID. Raises AddressError
-    when no header can be written for them."""
+    """Compose and queue ``mail`` to ``recipients``; its Message-ID. It answers the
+    customer's last message, or with ``answer_latest`` the newest of the thread (a
+    reminder answers our own last word). Raises AddressError when no header can be
+    written for them."""
     thread = customer_thread(connection, thread_of.id)
     reply_to = token_address(reply_ticket.mailbox, reply_ticket.token)
     message_id = make_message_id(reply_ticket)
@@ -144,7 +154,7 @@ def queue_customer_mail(
         text=mail.text,
         html=mail.html,
         message_id=message_id,
-        in_reply_to=thread.in_reply_to,
+        in_reply_to=thread.latest if answer_latest else thread.in_reply_to,
         references=thread.references,
         reply_to=reply_to,
         auto_submitted=mail.auto_submitted,
