@@ -14,10 +14,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
+    ByteSize,
     ConfigDict,
     Field,
     SkipValidation,
+    TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -57,6 +61,25 @@ def _check_listen(value: str) -> str:
     return value
 
 
+_BYTE_SIZE: TypeAdapter[ByteSize] = TypeAdapter(ByteSize)
+
+
+def _check_size(value: Any) -> Any:
+    """A byte count: an integer, or a string such as ``"25 MB"`` (10**6 bytes each) or
+    ``"25 MiB"`` (2**20), read by pydantic's ByteSize."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number of bytes or a size such as '25 MB', got {value!r}")
+    try:
+        return int(_BYTE_SIZE.validate_python(value))
+    except ValidationError:
+        raise ValueError(
+            f"expected a number of bytes or a size such as '25 MB' or '25 MiB', got {value!r}"
+        ) from None
+
+
+Size = Annotated[int, BeforeValidator(_check_size), Field(gt=0)]
+
+
 class MaildSection(_Section):
     data_dir: Path = Path("var")
     ticket_prefix: str = "SUPPORT"
@@ -64,7 +87,15 @@ class MaildSection(_Section):
     default_priority: str = "medium"
     priorities: tuple[str, ...] = ("urgent", "high", "medium", "low")
     closed_ticket_reply: str = "follow_up"
+    # Automatic mail (acknowledgements, warnings) per recipient address per hour, counted
+    # on the address in lower case without its sub-address (a+1@, a+2@ count as a@).
     auto_reply_limit: Annotated[int, Field(ge=0)] = 5
+    # The same per recipient domain; 0 is off (a forged sender must not be able to
+    # silence every customer of a free-mail domain).
+    auto_reply_domain_limit: Annotated[int, Field(ge=0)] = 0
+    # Cc participants a ticket accepts from customers' mail; the rest are recorded in an
+    # event and never mailed.
+    max_cc: Annotated[int, Field(ge=0)] = 10
     log_level: str = "INFO"
     # The rules, SLA, agents and teams may live in a file of their own; a running daemon
     # reloads it when it changes.
@@ -167,10 +198,27 @@ class SmtpSection(_Section):
     listen: str = "127.0.0.1:2525"
     lmtp_listen: str = "127.0.0.1:2424"
     hostname: str = "localhost"
-    max_message_size: Annotated[int, Field(gt=0)] = 25 * 1024 * 1024
+    max_message_size: Size = 25 * 1024 * 1024
     line_length_limit: Annotated[int, Field(ge=1000)] = 100_000
+    # Open SMTP and LMTP connections together; the next one is answered 421.
+    max_connections: Annotated[int, Field(ge=1)] = 100
+    # Bytes of the messages being received and stored at once (SMTP and LMTP together),
+    # counted when DATA starts: the declared SIZE, else max_message_size. Beyond it DATA
+    # is answered 451 (aiosmtpd holds a whole message in memory before maild sees it).
+    max_bytes_in_flight: Size = 200_000_000
 
     _listen = field_validator("listen", "lmtp_listen")(classmethod(lambda cls, v: _check_listen(v)))
+
+    @field_validator("max_bytes_in_flight")
+    @classmethod
+    def _room_for_one(cls, value: int, info: ValidationInfo) -> int:
+        largest = info.data.get("max_message_size")
+        if largest is not None and value < largest:
+            raise ValueError(
+                f"must be at least max_message_size ({largest} bytes), or a message "
+                "without a SIZE parameter is never accepted"
+            )
+        return value
 
 
 class OutboundSection(_Section):
@@ -228,6 +276,9 @@ class SchedulerSection(_Section):
 
 class IntakeSection(_Section):
     max_batch: Annotated[int, Field(ge=1, le=10_000)] = 200
+    # MIME nesting deeper than this (multipart and message/rfc822 parts inside each other)
+    # is quarantined before the parser recurses into it; no mail client writes 30 levels.
+    max_mime_depth: Annotated[int, Field(ge=1, le=100)] = 30
 
 
 # Servers end an IDLE after 30 minutes (RFC 2177 asks clients to renew it before 29).

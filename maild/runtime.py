@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from maild.clock import Clock, SystemClock
@@ -27,7 +28,15 @@ from maild.ticketing.notify import Notifier
 from outbound.outbox import OutboxWorker
 from outbound.templating import TemplateRenderer
 from outbound.transport import Transport, transport_from_url
-from storage.engine import DatabaseSettings, create_database_engine, session_factory, writer_engine
+from storage.engine import (
+    DatabaseSettings,
+    check_writable,
+    create_database_engine,
+    is_read_only,
+    read_only_error,
+    session_factory,
+    writer_engine,
+)
 from storage.schema import ensure_current
 
 __all__ = ["Delivery", "Runtime", "open_engine"]
@@ -82,11 +91,20 @@ class Runtime:
         transport: Transport | None = None,
         create_schema: bool = True,
     ) -> Iterator[Runtime]:
-        """Open the database (upgrading an empty one), start the writer; stop on exit."""
+        """Open the database (upgrading an empty one), start the writer; stop on exit.
+
+        Raises :class:`storage.engine.DatabaseReadOnly` when the database refuses writes:
+        everything built on a runtime writes."""
         clock = clock or SystemClock()
         engine = open_engine(config)
         try:
-            ensure_current(engine, create_if_empty=create_schema)
+            try:
+                ensure_current(engine, create_if_empty=create_schema)
+            except DBAPIError as error:  # e.g. creating the schema in a read-only file
+                if is_read_only(error):
+                    raise read_only_error(engine.url, error) from None
+                raise
+            check_writable(engine)
             sessions = session_factory(engine)
             # Writes outside the intake writer (outbox, CLI changes) lock at BEGIN (SQLite).
             write_sessions = session_factory(writer_engine(engine))

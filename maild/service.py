@@ -19,6 +19,7 @@ from maild.config import Config
 from maild.imap.poller import ImapPoller
 from maild.pipeline.delivery import DeliveryResult, Outcome
 from maild.receiver.handler import IntakeHandler
+from maild.receiver.limits import ReceiverLimits
 from maild.receiver.server import Listener, start_listener
 from maild.runtime import Runtime
 from maild.scheduler import Scheduler, SlaRun
@@ -40,6 +41,11 @@ class Service:
         self.clock = clock or SystemClock()
         self._transport = transport
         self.listeners: dict[str, Listener] = {}
+        # One set of flood limits for SMTP and LMTP together: the memory is the process's.
+        self.limits = ReceiverLimits(
+            max_connections=config.smtp.max_connections,
+            max_bytes_in_flight=config.smtp.max_bytes_in_flight,
+        )
         self.pollers: list[ImapPoller] = []
         self.runtime: Runtime | None = None
         self.scheduler: Scheduler | None = None
@@ -107,6 +113,7 @@ class Service:
                 hostname=smtp.hostname,
                 max_message_size=smtp.max_message_size,
                 line_length_limit=smtp.line_length_limit,
+                limits=self.limits,
             )
 
     def _start_pollers(self, runtime: Runtime) -> None:

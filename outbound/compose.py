@@ -31,10 +31,15 @@ __all__ = [
     "AddressError",
     "OutgoingAttachment",
     "OutgoingMail",
+    "TokenAddress",
     "compose",
     "make_message_id",
     "new_ticket_token",
+    "new_verp_id",
+    "parse_token_local_part",
+    "token_address",
     "token_from_message_id",
+    "verp_address",
 ]
 
 MAX_REFERENCES = 20
@@ -136,6 +141,7 @@ class OutgoingMail:
     text: str
     html: str | None
     message_id: str
+    cc: tuple[tuple[str, str], ...] = ()
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     reply_to: str | None = None
@@ -171,6 +177,8 @@ def compose(mail: OutgoingMail) -> bytes:
         lines.append("Date: " + format_datetime(mail.date))
     lines.append("From: " + _mailbox(mail.from_name, mail.from_address))
     lines.append(_address_list("To", mail.to))
+    if mail.cc:
+        lines.append(_address_list("Cc", mail.cc))
     if mail.reply_to is not None:
         lines.append("Reply-To: " + _mailbox("", mail.reply_to))
     lines.append(_unstructured("Subject", mail.subject))
@@ -228,6 +236,48 @@ def make_message_id(token: str, domain: str) -> str:
     if not _DOMAIN.fullmatch(domain):
         raise ValueError(f"malformed Message-ID domain {domain!r}")
     return f"<maild-{token}.{secrets.token_urlsafe(12)}@{domain}>"
+
+
+_VERP_ID = re.compile(r"[a-z2-7]{10}")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenAddress:
+    """What the part after ``+`` of one of our addresses says: the ticket's token, and for
+    an envelope sender the id of the one recipient that copy went to (VERP)."""
+
+    token: str
+    verp_id: str | None = None
+
+
+def token_address(mailbox: str, token: str) -> str:
+    """``support+TOKEN@example.com``: the ticket's reply address."""
+    local, _, domain = mailbox.partition("@")
+    return f"{local}+{token}@{domain}"
+
+
+def new_verp_id() -> str:
+    """A short random id for one recipient of one outgoing message (50 bits)."""
+    return base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()[:10]
+
+
+def verp_address(mailbox: str, token: str, verp_id: str) -> str:
+    """``support+TOKEN-RID@example.com``: the envelope sender of the copy for one recipient.
+    A bounce comes back to it and names that recipient's copy, so it can change the state of
+    that address only (invariant 6)."""
+    local, _, domain = mailbox.partition("@")
+    return f"{local}+{token}-{verp_id}@{domain}"
+
+
+def parse_token_local_part(detail: str) -> TokenAddress | None:
+    """The part after ``+`` in ``support+TOKEN@…`` or ``support+TOKEN-RID@…``; None when it is
+    neither (a sub-address someone else chose)."""
+    token, dash, verp_id = detail.strip().lower().partition("-")
+    if not _TOKEN.fullmatch(token):
+        return None
+    if dash and not _VERP_ID.fullmatch(verp_id):
+        return None
+    return TokenAddress(token, verp_id or None)
 
 
 def token_from_message_id(message_id: str) -> str | None:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from outbound.compose import new_verp_id, verp_address
 from outbound.transport import (
     PermanentSendError,
     RelayUnavailableError,
@@ -34,7 +35,17 @@ from outbound.transport import (
 from storage.engine import WRITE_OPTION
 from storage.models import OutboxMessage, OutboxStatus
 
-__all__ = ["FlushReport", "OutboxWorker", "default_backoff", "enqueue", "outbox_rows"]
+__all__ = [
+    "FlushReport",
+    "OutboxWorker",
+    "automatic_sent_since",
+    "automatic_sent_to_domain_since",
+    "default_backoff",
+    "enqueue",
+    "enqueue_each",
+    "normalised_address",
+    "outbox_rows",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +60,15 @@ def default_backoff(attempt: int) -> timedelta:
 _INSERT = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id)
 
 
+def normalised_address(address: str) -> str:
+    """The address as the limits on automatic mail count it: lower case, without the
+    sub-address (``Victim+7@Target.example`` counts as ``victim@target.example``)."""
+    local, at, domain = address.strip().lower().rpartition("@")
+    if not at:
+        return address.strip().lower()
+    return f"{local.partition('+')[0]}@{domain}"
+
+
 def enqueue(
     executor: Connection | Session,
     *,
@@ -60,10 +80,13 @@ def enqueue(
     raw: bytes,
     now: datetime,
     automatic: bool = True,
+    verp_id: str | None = None,
 ) -> int:
     """Insert a pending outbox row, due at ``now``, in the caller's transaction; its id.
 
     A single Core INSERT rather than an ORM object: this runs on the intake hot path.
+    Ticket mail goes through :func:`enqueue_each`, which gives each recipient a row and an
+    envelope sender of its own.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("naive datetime given as now")
@@ -76,7 +99,9 @@ def enqueue(
         "message_id": message_id,
         "mail_from": mail_from,
         "recipients": list(recipients),
-        "primary_recipient": recipients[0].lower(),
+        "primary_recipient": normalised_address(recipients[0]),
+        "recipient_domain": recipients[0].strip().lower().rpartition("@")[2],
+        "verp_id": verp_id,
         "raw": raw,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
@@ -84,6 +109,45 @@ def enqueue(
         "created_at": now,
     }
     return executor.execute(_INSERT, values).scalar_one()
+
+
+def enqueue_each(
+    executor: Connection | Session,
+    *,
+    ticket_id: int | None,
+    kind: str,
+    message_id: str,
+    mailbox: str,
+    token: str,
+    recipients: Sequence[str],
+    raw: bytes,
+    now: datetime,
+    automatic: bool = True,
+) -> list[int]:
+    """One pending row per recipient, each sent from its own envelope sender
+    ``mailbox+TOKEN-RID@…`` (VERP per recipient): a bounce then names the one copy that
+    failed, and nobody can make us mark an address bouncing by forging a report about
+    mail that went to someone else (invariant 6). The same bytes go to each."""
+    if not recipients:
+        raise ValueError("an outbox message needs at least one recipient")
+    ids = []
+    for recipient in dict.fromkeys(recipients):
+        verp_id = new_verp_id()
+        ids.append(
+            enqueue(
+                executor,
+                ticket_id=ticket_id,
+                kind=kind,
+                message_id=message_id,
+                mail_from=verp_address(mailbox, token, verp_id),
+                recipients=[recipient],
+                raw=raw,
+                now=now,
+                automatic=automatic,
+                verp_id=verp_id,
+            )
+        )
+    return ids
 
 
 _RECENT_AUTOMATIC = (
@@ -97,12 +161,32 @@ _RECENT_AUTOMATIC = (
 )
 
 
+_RECENT_AUTOMATIC_TO_DOMAIN = (
+    select(func.count())
+    .select_from(OutboxMessage.__table__)
+    .where(
+        OutboxMessage.__table__.c.recipient_domain == bindparam("domain"),
+        OutboxMessage.__table__.c.automatic.is_(True),
+        OutboxMessage.__table__.c.created_at > bindparam("since"),
+    )
+)
+
+
 def automatic_sent_since(executor: Connection | Session, address: str, since: datetime) -> int:
-    """How many automatic messages to ``address`` were queued after ``since``: what the
-    per-address limit (invariant 3) counts, a guard against loops with auto-responders that
-    do not mark their replies."""
+    """How many automatic messages to ``address`` (normalised: sub-addresses count as the
+    address) were queued after ``since``: what the per-address limit (invariant 3) counts,
+    a guard against loops with auto-responders that do not mark their replies."""
     return executor.execute(
-        _RECENT_AUTOMATIC, {"address": address.lower(), "since": since}
+        _RECENT_AUTOMATIC, {"address": normalised_address(address), "since": since}
+    ).scalar_one()
+
+
+def automatic_sent_to_domain_since(
+    executor: Connection | Session, domain: str, since: datetime
+) -> int:
+    """How many automatic messages to addresses at ``domain`` were queued after ``since``."""
+    return executor.execute(
+        _RECENT_AUTOMATIC_TO_DOMAIN, {"domain": domain.strip().lower(), "since": since}
     ).scalar_one()
 
 

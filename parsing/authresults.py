@@ -4,11 +4,24 @@ Agent commands are taken only from mail the trust rule accepts (DESIGN invariant
 own receiving MTA (or a filter such as OpenDKIM, OpenDMARC, rspamd) checks DKIM and DMARC
 and records the outcome in an ``Authentication-Results`` header; a sender can write the
 same header into the mail, so only headers whose authserv-id is one the admin configured
-are believed; the MTA must remove incoming headers that carry its own authserv-id, as
-RFC 8601 section 5 asks. Trusted are ``dmarc=pass`` for the From domain, or ``dkim=pass``
-for a signing domain aligned with it (DMARC's relaxed alignment, with an approximate
-organisational domain instead of the Public Suffix List). A trusted ``dmarc=fail`` for
-the From domain outweighs any DKIM pass. Imports nothing of the project.
+are believed. The receiving MTA must strip incoming ``Authentication-Results`` headers that
+carry its own authserv-id (RFC 8601 section 5); nothing here can tell its header from a
+copy the sender wrote.
+
+Authserv-ids compare as RFC 8601 says: ASCII case-insensitive, a quoted-string
+(``"mx.example.com"``) the same as the bare word, in the header and in the configured
+ids alike. Anything else that is not exactly one of ours (a trailing dot, a space inside
+the quotes, a word half quoted, a backslash escape, a non-ASCII look-alike) is not ours:
+an MTA that strips only its own id would let it through.
+
+Trusted are ``dmarc=pass`` whose ``header.from`` is the From domain, or ``dkim=pass`` for
+a signing domain (``header.d``, else ``header.i``) aligned with it (DMARC's relaxed
+alignment, with an approximate organisational domain instead of the Public Suffix List).
+A verdict that names no domain proves nothing: ``dmarc=pass`` without ``header.from``
+and ``dkim=pass`` without ``header.d``/``header.i`` do not count. A trusted
+``dmarc=fail`` for the From domain, or one without ``header.from`` (which may be about
+this very mail, so it is read as a fail for the From domain), outweighs any DKIM pass.
+Imports nothing of the project.
 """
 
 from __future__ import annotations
@@ -24,7 +37,11 @@ _SHORT_SECOND_LEVEL = frozenset(
 )
 _FOLD = re.compile(r"\r?\n[ \t]+|\r\n?|\n")
 _HEADER_NAME = re.compile(r"\s*authentication-results\s*:", re.IGNORECASE)
-_VERSION = re.compile(r"\d{1,9}\Z")
+_VERSION = re.compile(r"[0-9]{1,9}\Z")
+# What an authserv-id may hold once unquoted: no white space, control characters, quotes
+# or backslashes, so no two spellings of one id differ by more than ASCII case and quotes.
+_AUTHSERV_ID = re.compile(r'[^\s"\\\x00-\x1f\x7f]+\Z')
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _SHOWN_IDS = 5  # ignored authserv-ids named in a verdict, each cut to:
 _SHOWN_ID_CHARS = 64
 
@@ -50,8 +67,9 @@ class AuthResult:
 class AuthResults:
     """One ``Authentication-Results`` header.
 
-    ``authserv_id`` is lower case, and ``""`` where the header has none (Microsoft 365
-    writes its headers so); ``results`` is empty for ``authserv-id; none``.
+    ``authserv_id`` is unquoted and in ASCII lower case, and ``""`` where the header has
+    none (Microsoft 365 writes its headers so); ``results`` is empty for
+    ``authserv-id; none``.
     """
 
     authserv_id: str
@@ -68,8 +86,16 @@ class AuthVerdict:
 
 @dataclass(slots=True)
 class _Token:
+    """A word or a quoted-string; ``exact`` while it is one of them written plainly.
+
+    A word with a quoted part (``mx."example".com``), text after the closing quote, or a
+    backslash escape inside quotes makes it inexact: harmless in a property value, but
+    not a way to spell an authserv-id.
+    """
+
     text: str
     quoted: bool = False
+    exact: bool = True
 
 
 def _segments(value: str) -> list[list[_Token]]:
@@ -97,6 +123,7 @@ def _segments(value: str) -> list[list[_Token]]:
             escaped = False
             if quoted and token is not None:
                 token.text += char
+                token.exact = False
         elif char == "\\" and (quoted or depth):
             escaped = True
         elif quoted:
@@ -112,6 +139,8 @@ def _segments(value: str) -> list[list[_Token]]:
         elif char == '"':
             if token is None:
                 token = _Token("", quoted=True)
+            else:
+                token.exact = False
             quoted = True
         elif char.isspace():
             end_token()
@@ -124,6 +153,8 @@ def _segments(value: str) -> list[list[_Token]]:
         else:
             if token is None:
                 token = _Token("")
+            elif token.quoted:
+                token.exact = False  # text after the closing quote
             token.text += char
     end_token()
     return segments
@@ -168,8 +199,11 @@ def _result(pairs: list[tuple[str, str]]) -> AuthResult:
 def parse_authentication_results(value: str) -> AuthResults | None:
     """One header value as :class:`AuthResults`, or None if it is not one.
 
-    Folded lines, comments, quoted values, an ``authres-version`` after the authserv-id
-    (``mx.example.com 1;``) and ``; none`` are understood. A segment holding only
+    Folded lines, comments, quoted values, a quoted authserv-id, an ``authres-version``
+    after the authserv-id (``mx.example.com 1;``) and ``; none`` are understood. An
+    authserv-id that is neither one plain word nor one plain quoted-string, or holds
+    white space, control characters, quotes or backslashes, makes it not a header (None),
+    as does a version that is not plain digits. A segment holding only
     properties (``; header.d=example.com``, as some renderings of Microsoft's headers
     have it) belongs to the result before it.
     """
@@ -177,10 +211,10 @@ def parse_authentication_results(value: str) -> AuthResults | None:
     first, *rest = _segments(value)
     if any(_is_equals(token) for token in first):
         authserv_id, rest = "", [first, *rest]  # no authserv-id: Microsoft 365
-    elif len(first) == 1 or (len(first) == 2 and _VERSION.match(first[1].text)):
-        authserv_id = first[0].text.strip().lower()
-        if not authserv_id:
+    elif len(first) == 1 or (len(first) == 2 and _is_version(first[1])):
+        if not first[0].exact or not _AUTHSERV_ID.match(first[0].text):
             return None
+        authserv_id = first[0].text.translate(_ASCII_LOWER)
     else:
         return None
     results: list[AuthResult] = []
@@ -197,6 +231,18 @@ def parse_authentication_results(value: str) -> AuthResults | None:
             continue
         results.append(_result(pairs))
     return AuthResults(authserv_id=authserv_id, results=tuple(results))
+
+
+def _is_version(token: _Token) -> bool:
+    return not token.quoted and token.exact and _VERSION.match(token.text) is not None
+
+
+def _configured_id(value: str) -> str:
+    """A configured authserv-id as the header's is compared: unquoted, ASCII lower case."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value.translate(_ASCII_LOWER)
 
 
 def _domain(value: str | None) -> str:
@@ -240,15 +286,16 @@ def authentication_verdict(
 ) -> AuthVerdict:
     """Whether the ``Authentication-Results`` values show the mail comes from ``from_domain``.
 
-    Only headers whose authserv-id is in ``authserv_ids`` (case-insensitive) count; one
-    without an authserv-id is never believed, since nothing tells ours from a forged one.
-    In order: a trusted ``dmarc=fail`` for the From domain → not trusted; ``dmarc=pass``
-    for it → trusted; an aligned ``dkim=pass`` → trusted; anything else → not trusted.
+    Only headers whose authserv-id is in ``authserv_ids`` count (both unquoted, ASCII
+    case-insensitive); one without an authserv-id is never believed, since nothing tells
+    ours from a forged one. In order: a trusted ``dmarc=fail`` for the From domain or
+    without ``header.from`` → not trusted; ``dmarc=pass`` with ``header.from`` the From
+    domain → trusted; an aligned ``dkim=pass`` → trusted; anything else → not trusted.
     """
     sender = _domain(from_domain)
     if not sender:
         return AuthVerdict(False, "the mail has no From domain")
-    believed = {i.strip().lower() for i in authserv_ids} - {""}
+    believed = {_configured_id(i) for i in authserv_ids} - {""}
     trusted: list[tuple[str, AuthResult]] = []
     believed_headers = 0
     ignored: dict[str, None] = {}
@@ -270,23 +317,24 @@ def authentication_verdict(
 
 
 def _judge(trusted: list[tuple[str, AuthResult]], sender: str) -> AuthVerdict:
-    dmarc = [(i, r) for i, r in trusted if r.method == "dmarc"]
-    for_sender = [(i, r) for i, r in dmarc if _domain(r.get("header.from")) in ("", sender)]
-    for server, result in for_sender:
-        if result.result == "fail":
-            return AuthVerdict(False, f"dmarc=fail for {sender} from {server}")
-    for server, result in for_sender:
-        if result.result == "pass":
+    dmarc = [(i, r, _domain(r.get("header.from"))) for i, r in trusted if r.method == "dmarc"]
+    for server, result, domain in dmarc:
+        if result.result == "fail" and domain in ("", sender):
+            unnamed = "" if domain else " (without header.from)"
+            return AuthVerdict(False, f"dmarc=fail for {sender} from {server}{unnamed}")
+    for server, result, domain in dmarc:
+        if result.result == "pass" and domain == sender:
             return AuthVerdict(True, f"dmarc=pass for {sender} from {server}")
     dkim = [(i, r) for i, r in trusted if r.method == "dkim" and r.result == "pass"]
     for server, result in dkim:
         if is_aligned(_dkim_domain(result), sender):
             domain = _dkim_domain(result)
             return AuthVerdict(True, f"dkim=pass for {domain} aligned with {sender} from {server}")
-    for _server, result in dmarc:
+    for _server, result, domain in dmarc:
+        if result.result == "pass" and not domain:
+            return AuthVerdict(False, f"dmarc=pass without header.from does not name {sender}")
         if result.result == "pass":
-            other = _domain(result.get("header.from"))
-            return AuthVerdict(False, f"dmarc=pass for {other} does not match {sender}")
+            return AuthVerdict(False, f"dmarc=pass for {domain} does not match {sender}")
     for _server, result in dkim:
         domain = _dkim_domain(result) or "an unnamed domain"
         return AuthVerdict(False, f"dkim=pass for {domain} is not aligned with {sender}")

@@ -51,6 +51,11 @@ class Bounce:
 class ParsedMail:
     """Everything maild understood of one message.
 
+    ``reply_text`` is the text without quoted history and signature, as stored and shown to
+    agents (inline answers keep the quoted questions they answer); ``new_text`` is only the
+    lines the sender wrote (no quoted line, attribution or signature): what rules match and
+    all of an agent's mail that may be relayed to a customer.
+
     ``problem`` is set when the message cannot be handled as ordinary mail (no sender
     address, MIME structure too broken to find the body, undecodable header bytes): the
     pipeline quarantines such a message instead of guessing.
@@ -68,6 +73,7 @@ class ParsedMail:
     date: datetime | None
     text: str
     reply_text: str
+    new_text: str
     signature: str | None
     attachments: tuple[Attachment, ...]
     automated: str | None

@@ -23,6 +23,7 @@ with a ``mail-parser-failed:…`` defect, and the message is still understood.
 from __future__ import annotations
 
 import email
+import re
 from collections.abc import Iterable
 from email.message import Message
 from typing import Any
@@ -43,6 +44,109 @@ from parsing.ticketref import extract_ticket_ref
 
 # Address headers, and the attribute under which mail-parser exposes each.
 _MAIL_PARSER_ATTRIBUTES = {"From": "from_", "To": "to", "Cc": "cc", "Reply-To": "reply_to"}
+
+# Deeper MIME nesting than this is an attack, not mail ([intake] max_mime_depth).
+MAX_MIME_DEPTH = 30
+# A level of nesting needs one of these in a Content-Type (the stdlib compares content
+# types in lower case), a multipart/digest at most two: its parts are message/rfc822 by
+# default. Mail with few of them cannot be too deep.
+_CONTAINER_TYPE = re.compile(rb"(?i)multipart/|message/")
+_HEADER = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:")  # the stdlib feedparser's test
+_BOUNDARY_TAIL = re.compile(rb"(--)?[ \t]*")
+
+
+def mime_too_deep(limit: int) -> str:
+    """The reason a message nested deeper than ``limit`` is quarantined."""
+    return f"MIME nesting deeper than {limit} levels"
+
+
+def _container(content_type: bytes | None, default: str) -> tuple[str, bytes | None]:
+    """What a part's Content-Type makes it, read as the stdlib reads it: ``multipart/digest``
+    or ``multipart`` (with its delimiter ``--BOUNDARY``), ``message`` (its body is a message
+    with headers of its own) or ``leaf``."""
+    if content_type is None:
+        return ("message", None) if default == "message/rfc822" else ("leaf", None)
+    if not _CONTAINER_TYPE.search(content_type):
+        return "leaf", None
+    part = Message()
+    part.set_default_type(default)
+    part["Content-Type"] = content_type.decode("latin-1")
+    kind = part.get_content_type()
+    if kind.startswith("multipart/"):
+        boundary = part.get_boundary()
+        if not boundary:
+            return "leaf", None
+        delimiter = b"--" + boundary.encode("latin-1", "replace")
+        return ("multipart/digest" if kind == "multipart/digest" else "multipart"), delimiter
+    if kind.startswith("message/") and kind != "message/delivery-status":
+        return "message", None
+    return "leaf", None
+
+
+def mime_depth_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether ``raw`` nests multipart and ``message/*`` parts deeper than ``limit``.
+
+    A scan of the lines that follows the stdlib's feedparser (header blocks, boundaries, an
+    outer boundary ending every part inside it) without building anything and without
+    recursion, so that the parse that follows never meets nesting deep enough to exhaust
+    Python's stack. Most mail is answered by counting content types, without the scan.
+    """
+    found = 0
+    for found, _ in enumerate(_CONTAINER_TYPE.finditer(raw), start=1):
+        if 2 * found > limit:
+            break
+    if 2 * found <= limit:
+        return False
+    # One entry per open container: (delimiter, is multipart/digest), None for a message.
+    stack: list[tuple[bytes, bool] | None] = []
+    in_headers = True
+    content_type: bytes | None = None
+    in_content_type = False
+    default = "text/plain"
+    for line in raw.splitlines():
+        if in_headers:
+            if line[:1] in (b" ", b"\t"):  # a folded header line
+                if in_content_type:
+                    content_type = (content_type or b"") + line
+                continue
+            header = _HEADER.match(line) if line else None
+            if header is not None:
+                # The stdlib reads the first Content-Type of a header block.
+                in_content_type = content_type is None and (
+                    header.group().lower() == b"content-type:"
+                )
+                if in_content_type:
+                    content_type = line[header.end() :]
+                continue
+            # A blank line (or a line that is no header): the body of this part starts.
+            kind, delimiter = _container(content_type, default)
+            content_type, in_content_type, default = None, False, "text/plain"
+            if delimiter is not None:
+                stack.append((delimiter, kind == "multipart/digest"))
+            elif kind == "message":
+                stack.append(None)
+            if len(stack) > limit:
+                return True
+            in_headers = kind == "message"
+            if not line or in_headers:
+                continue
+        if not stack or not line.startswith(b"--"):
+            continue
+        for index in range(len(stack) - 1, -1, -1):
+            entry = stack[index]
+            if entry is None or not line.startswith(entry[0]):
+                continue
+            tail = _BOUNDARY_TAIL.fullmatch(line, len(entry[0]))
+            if tail is None:
+                continue
+            del stack[index + 1 :]  # an outer boundary ends every part inside it
+            if tail.group(1):  # the close delimiter: this multipart is done
+                stack.pop()
+            else:  # the next part of this multipart: its headers follow
+                in_headers = True
+                default = "message/rfc822" if entry[1] else "text/plain"
+            break
+    return False
 
 
 class _Defects:
@@ -166,6 +270,7 @@ def empty_parsed_mail(problem: str, defects: tuple[str, ...]) -> ParsedMail:
         date=None,
         text="",
         reply_text="",
+        new_text="",
         signature=None,
         attachments=(),
         automated=None,
@@ -176,9 +281,12 @@ def empty_parsed_mail(problem: str, defects: tuple[str, ...]) -> ParsedMail:
     )
 
 
-def _parse(raw: bytes, ticket_prefix: str | None) -> ParsedMail:
+def _parse(raw: bytes, ticket_prefix: str | None, max_mime_depth: int) -> ParsedMail:
     if not raw.strip():
         return empty_parsed_mail(problems.EMPTY, ("empty-message",))
+    if mime_depth_exceeds(raw, max_mime_depth):
+        # Before the parse: the stdlib and mail-parser recurse once per level.
+        return empty_parsed_mail(mime_too_deep(max_mime_depth), ("mime-too-deep",))
     message = email.message_from_bytes(raw)
     defects = _Defects()
     defects.extend(_stdlib_defects(message))
@@ -223,6 +331,7 @@ def _parse(raw: bytes, ticket_prefix: str | None) -> ParsedMail:
         date=to_utc(mail.date) if mail is not None else parse_date(first.get("date")),
         text=content.text,
         reply_text=reply.text,
+        new_text=reply.new_text,
         signature=reply.signature,
         attachments=content.attachments,
         automated=automated_reason(
@@ -249,17 +358,21 @@ def _parse(raw: bytes, ticket_prefix: str | None) -> ParsedMail:
     )
 
 
-def parse_message(raw: bytes, *, ticket_prefix: str | None = None) -> ParsedMail:
+def parse_message(
+    raw: bytes, *, ticket_prefix: str | None = None, max_mime_depth: int = MAX_MIME_DEPTH
+) -> ParsedMail:
     """Everything maild understands of one message; never raises, whatever the bytes.
 
     ``ticket_prefix`` (e.g. ``"ACME"``) enables ``ticket_ref``, the number of our
     ``[ACME #1234]`` subject tag. A message that cannot be handled as ordinary mail comes
-    back with ``problem`` set; when parsing itself fails, everything else is empty.
+    back with ``problem`` set; when parsing itself fails, everything else is empty. So does
+    a message whose multipart and ``message/*`` parts nest deeper than ``max_mime_depth``
+    (:func:`mime_too_deep`).
     """
     try:
         if not isinstance(raw, bytes):
             raw = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
-        return _parse(raw, ticket_prefix)
+        return _parse(raw, ticket_prefix, max_mime_depth)
     except Exception as error:  # the promise is "never raises"; RecursionError included
         name = type(error).__name__
         return empty_parsed_mail(f"{problems.UNPARSEABLE}: {name}", (f"parse-error:{name}",))

@@ -13,9 +13,13 @@ see :func:`parsing.html.html_to_text_and_reply`) line by line and finds the firs
   message marker, or a ``From:/Sent:/To:/Subject:`` header block in any language of
   :data:`HEADER_LABELS`, with the ``____`` rule Outlook puts above it (``HARD``).
 
-Everything from the cut on is history, except when the sender answered *between* the
-quotes (inline replies, bottom posting): then the whole text is kept and only a trailing
-quoted block is dropped, because an answer without its question would mislead.
+Everything from a hard cut on is history. A ``>`` block and its attribution are history
+wherever the sender wrote: above them (top posting), below them (bottom posting, as mutt
+and Thunderbird users do) or both. When the sender answered *between* the quotes (inline
+replies: text between two blocks, or above and below a block nobody attributed), the
+stored text keeps the blocks that are answered, because an answer without its question
+would mislead; only a trailing block goes. :attr:`Reply.new_text` is always only what the
+sender wrote: rules match it, and it is all of an agent's mail that may reach a customer.
 
 The signature is split off what remains: after a ``-- `` (or ``--``) line, at a mobile
 footer of :data:`MOBILE_FOOTERS` ("Sent from my iPhone", "Von meinem iPhone gesendet"…), or,
@@ -24,9 +28,10 @@ word above the name stays in the reply). A signature alone below the quotes (Thu
 "signature below the quote") is the signature too.
 
 When unsure the text is kept: a reply never comes back empty while the mail has text, and a
-split that would leave nothing returns the text whole. Patterns are tables compiled once;
-every repetition is bounded and the per-line work is capped, so even a hostile 1 MB body
-takes well under a second. Imports nothing of the project.
+split that would leave nothing returns the text whole (its ``new_text`` is then empty when
+all of it is quoted). Patterns are tables compiled once; every repetition is bounded and
+the per-line work is capped, so even a hostile 1 MB body takes well under a second.
+Imports nothing of the project.
 """
 
 from __future__ import annotations
@@ -39,10 +44,21 @@ from enum import Enum
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """The new text of a message and the signature split off it (None: none found)."""
+    """The reply text of a message and the signature split off it (None: none found).
+
+    ``text`` is what is stored and shown to agents. ``new`` is set only where it differs:
+    the lines the person wrote when ``text`` keeps quoted questions for inline answers,
+    or ``""`` when nothing outside the quotes is new (``text`` is then the whole text).
+    """
 
     text: str
     signature: str | None
+    new: str | None = None
+
+    @property
+    def new_text(self) -> str:
+        """Only the lines the person wrote: no quoted line, attribution or signature."""
+        return self.text if self.new is None else self.new
 
 
 # -- tables ---------------------------------------------------------------------------------
@@ -486,20 +502,6 @@ def _signature_only(lines: list[str]) -> str | None:
     return None
 
 
-def _resume_after_quotes(lines: list[str], start: int) -> int:
-    """The first unquoted text line after the quoted block at ``start`` (``len(lines)``: none).
-
-    Leading unquoted lines (the attribution of the block) are skipped.
-    """
-    first_quote = start
-    while first_quote < len(lines) and not _is_quoted(lines[first_quote]):
-        first_quote += 1
-    for index in range(first_quote, len(lines)):
-        if lines[index].strip() and not _is_quoted(lines[index]):
-            return index
-    return len(lines)
-
-
 def _text(lines: list[str]) -> str:
     """The lines as one text: common indentation (HTML rendering adds some) and blank
     lines around it removed."""
@@ -509,11 +511,100 @@ def _text(lines: list[str]) -> str:
     return text.strip()
 
 
-def _without_trailing_quote(lines: list[str]) -> list[str]:
-    end = len(lines)
-    while end and (not lines[end - 1].strip() or _is_quoted(lines[end - 1])):
-        end -= 1
-    return lines[:end]
+@dataclass(slots=True)
+class _Layout:
+    """A text cut at a ``>`` block: the runs of new text around the quoted blocks.
+
+    ``runs[0]`` is the text above the first block, ``runs[k + 1]`` the text below block
+    ``k`` (without the attribution of the next block); ``attributed[k]`` tells whether
+    block ``k`` came with an "On … wrote:" line.
+    """
+
+    runs: list[list[str]]
+    quotes: list[list[str]]
+    attributed: list[bool]
+
+    def has_text(self, run: int) -> bool:
+        return any(line.strip() for line in self.runs[run])
+
+    def interleaved(self) -> bool:
+        """Answers between the quotes: text between two blocks, or text above and below a
+        block nobody attributed (a question quoted inside the answer)."""
+        last = len(self.runs) - 1
+        if any(self.has_text(run) for run in range(1, last)):
+            return True
+        return last >= 1 and not self.attributed[0] and self.has_text(0) and self.has_text(1)
+
+    def context_lines(self) -> list[str]:
+        """The new text with the blocks it answers (a trailing block goes)."""
+        lines = list(self.runs[0])
+        for block, quote in enumerate(self.quotes):
+            if self.has_text(block + 1):
+                lines += quote + self.runs[block + 1]
+        return lines
+
+
+def _without_attribution(run: list[str], tries: list[int]) -> tuple[list[str], bool]:
+    """``run`` without the "On … wrote:" lines at its end (they introduce the next block)."""
+    last = _previous_text(run, len(run) - 1)
+    if last is None or tries[0] >= _MAX_ATTRIBUTION_TRIES:
+        return run, False
+    if not _ATTRIBUTION_END.search(run[last]) or len(run[last]) > _MAX_MARKER_CHARS:
+        return run, False
+    tries[0] += 1
+    start = _attribution_start(run, last)
+    if start is None:
+        return run, False
+    return run[:start], True
+
+
+def _layout(lines: list[str], index: int) -> _Layout:
+    """Read the text from the ``>`` cut at ``index`` on into runs and blocks."""
+    layout = _Layout(runs=[lines[:index]], quotes=[], attributed=[not _is_quoted(lines[index])])
+    tries = [0]
+    position = index
+    while position < len(lines) and not _is_quoted(lines[position]):
+        position += 1  # the attribution of the first block
+    while position < len(lines):
+        start = position
+        while position < len(lines) and (
+            _is_quoted(lines[position]) or not lines[position].strip()
+        ):
+            position += 1
+        layout.quotes.append(lines[start:position])
+        start = position
+        while position < len(lines) and not _is_quoted(lines[position]):
+            position += 1
+        run = lines[start:position]
+        if position < len(lines):
+            run, attributed = _without_attribution(run, tries)
+            layout.attributed.append(attributed)
+        layout.runs.append(run)
+    return layout
+
+
+def _split_last_signature(runs: list[list[str]]) -> str | None:
+    """Split the signature off the last run of new text (in place); the signature.
+
+    A run of nothing but a signature below the quotes (Thunderbird's "signature below the
+    quote") is the signature, and the run above it is looked at too.
+    """
+    texts = [number for number, run in enumerate(runs) if _text(run)]
+    if not texts:
+        return None
+    below = None
+    if len(texts) > 1:
+        below = _signature_only(runs[texts[-1]])
+        if below is not None:
+            runs[texts[-1]] = []
+            texts.pop()
+    body, signature = _split_signature(runs[texts[-1]])
+    runs[texts[-1]] = body
+    return signature or below
+
+
+def _joined(runs: list[list[str]]) -> str:
+    return "\n\n".join(text for text in (_text(run) for run in runs) if text)
 
 
 def split_reply(text: str) -> Reply:
@@ -521,22 +612,21 @@ def split_reply(text: str) -> Reply:
     if not text.strip():
         return Reply(text=text, signature=None)
     lines = text.split("\n")
-    head, below = lines, None
     cut = _find_cut(lines)
-    if cut is not None:
-        index, kind = cut
-        head = lines[:index]
-        if kind is _Cut.QUOTE:
-            resume = _resume_after_quotes(lines, index)
-            rest = lines[resume:]
-            below = _signature_only(rest)
-            if resume < len(lines) and below is None:
-                # Answers between or below the quotes: keep them all, but a last quote.
-                head = _without_trailing_quote(lines)
-        if not _text(head):
-            head, below = lines, None  # nothing new above the history: keep it all
-    body, signature = _split_signature(head)
-    reply = _text(body)
-    if not reply:
-        return Reply(text=text.strip(), signature=None)
-    return Reply(text=reply, signature=signature or below)
+    layout: _Layout | None = None
+    if cut is None:
+        runs = [lines]
+    elif cut[1] is _Cut.HARD:
+        runs = [lines[: cut[0]]] if _text(lines[: cut[0]]) else [lines]
+    else:
+        layout = _layout(lines, cut[0])
+        runs = layout.runs
+    signature = _split_last_signature(runs)
+    new = _joined(runs)
+    if not new:
+        # Nothing new outside the quotes (or only a signature): keep the text whole, but
+        # nobody wrote a line of it now.
+        return Reply(text=_text(lines), signature=None, new=None if layout is None else "")
+    if layout is not None and layout.interleaved():
+        return Reply(text=_text(layout.context_lines()), signature=signature, new=new)
+    return Reply(text=new, signature=signature)

@@ -25,6 +25,7 @@ JSON_KEYS = (
     "date",
     "text",
     "reply_text",
+    "new_text",
     "signature",
     "attachments",
     "automated",
@@ -53,6 +54,7 @@ def as_json_dict(parsed: ParsedMail) -> dict[str, Any]:
         "date": parsed.date.isoformat() if parsed.date is not None else None,
         "text": parsed.text,
         "reply_text": parsed.reply_text,
+        "new_text": parsed.new_text,
         "signature": parsed.signature,
         "attachments": [
             {

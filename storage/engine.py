@@ -12,12 +12,62 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE_OPTION = "maild_write"
+SQLITE_READONLY = 8  # the primary result code; extended codes carry it in the low byte
+PG_READ_ONLY_SQL_TRANSACTION = "25006"
+
+
+class DatabaseReadOnly(Exception):
+    """The database refuses writes (a read-only file, folder or mount, ``?mode=ro``, a
+    read-only PostgreSQL server or role). ``str()`` is one line for the operator."""
+
+    def __init__(self, url: str | None, reason: str) -> None:
+        where = f"the database {url}" if url else "the database"
+        super().__init__(f"cannot write to {where}: {reason}")
+
+
+def is_read_only(error: DBAPIError) -> bool:
+    """Whether the driver's error says the database is read-only (not locked, not down)."""
+    original = error.orig
+    code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == SQLITE_READONLY
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return state == PG_READ_ONLY_SQL_TRANSACTION
+
+
+def read_only_error(url: Any, error: DBAPIError) -> DatabaseReadOnly:
+    """The one-line error for ``error`` at ``url`` (a URL, a string or None; a password in
+    it is not shown)."""
+    # As written, e.g. "sqlite:///file:/srv/maild.db?mode=ro", not "file%3A/srv/…".
+    shown = unquote(make_url(url).render_as_string(hide_password=True)) if url else None
+    reason = str(error.orig if error.orig is not None else error).strip()
+    return DatabaseReadOnly(shown, reason.splitlines()[0] if reason else type(error).__name__)
+
+
+def check_writable(engine: Engine) -> None:
+    """Raise :class:`DatabaseReadOnly` unless a write transaction can be made here.
+
+    Run at start by the commands that write, so that a read-only database is one clear line
+    then and not a failure of every message later. It writes nothing: an update that leaves
+    the schema version as it is, rolled back. Any other error (the write lock held by
+    another writer for longer than the busy timeout) says nothing about this: the work
+    itself meets it later, as a temporary failure.
+    """
+    try:
+        with writer_engine(engine).connect() as connection, connection.begin() as transaction:
+            connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            transaction.rollback()
+    except DBAPIError as error:
+        if is_read_only(error):
+            raise read_only_error(engine.url, error) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +96,8 @@ def create_database_engine(settings: DatabaseSettings) -> Engine:
 
 def _sqlite_engine(settings: DatabaseSettings) -> Engine:
     url = make_url(settings.url)
-    if url.database and url.database != ":memory:":
+    # A "file:" URI (``?uri=true``, e.g. ``mode=ro``) names its file as the caller wants it.
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": settings.busy_timeout})
     synchronous = settings.synchronous

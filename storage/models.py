@@ -231,6 +231,8 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_recent_automatic", "primary_recipient", "created_at"),
+        Index("ix_outbox_recent_domain", "recipient_domain", "created_at"),
+        Index("ix_outbox_verp_id", "verp_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -247,8 +249,13 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # The first recipient, lower-cased: what the per-address limit on automatic mail counts.
+    # The recipient, normalised (lower case, sub-address removed): what the per-address
+    # limit on automatic mail counts; and its domain, what the per-domain limit counts.
     primary_recipient: Mapped[str | None] = mapped_column(String(320))
+    recipient_domain: Mapped[str | None] = mapped_column(String(255))
+    # The opaque per-recipient id in the envelope sender (support+TOKEN-RID@…): a bounce
+    # that comes back to it names exactly this row's recipient and Message-ID.
+    verp_id: Mapped[str | None] = mapped_column(String(16))
 
     ticket: Mapped[Ticket | None] = relationship()
 
@@ -257,6 +264,7 @@ class QuarantinedMessage(Base):
     """A message the pipeline could not process, kept raw with the reason for a human."""
 
     __tablename__ = "quarantine"
+    __table_args__ = (Index("ix_quarantine_held", "mailbox", "raw_sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -267,6 +275,8 @@ class QuarantinedMessage(Base):
     error: Mapped[str] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # SHA-256 of ``raw``: a message handed in again is found by it, not by comparing bytes.
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[QuarantineStatus] = mapped_column(_enum(QuarantineStatus))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
 

@@ -19,6 +19,7 @@ from storage.models import (
     Attachment,
     Event,
     Message,
+    MessageKind,
     OutboxMessage,
     Participant,
     ParticipantRole,
@@ -82,6 +83,9 @@ _BY_MESSAGE_IDS = (
 _PARTICIPANTS = select(Participant.__table__.c.address).where(
     Participant.__table__.c.ticket_id == bindparam("ticket_id")
 )
+_PARTICIPANT_ROLES = select(Participant.__table__.c.address, Participant.__table__.c.role).where(
+    Participant.__table__.c.ticket_id == bindparam("ticket_id")
+)
 _BOUNCING = (
     select(Participant.__table__.c.id)
     .where(
@@ -134,6 +138,12 @@ def participant_addresses(connection: Connection, ticket_id: int) -> set[str]:
     return set(connection.execute(_PARTICIPANTS, {"ticket_id": ticket_id}).scalars())
 
 
+def participant_roles(connection: Connection, ticket_id: int) -> dict[str, ParticipantRole]:
+    """Each participant's address with their role on the ticket."""
+    rows = connection.execute(_PARTICIPANT_ROLES, {"ticket_id": ticket_id})
+    return {row.address: ParticipantRole(row.role) for row in rows}
+
+
 def is_bouncing(connection: Connection, address: str) -> bool:
     """Whether mail to ``address`` bounced for good and no one has cleared it yet."""
     return connection.execute(_BOUNCING, {"address": address.lower()}).first() is not None
@@ -175,6 +185,43 @@ def ticket_of_outgoing(connection: Connection, message_ids: Iterable[str]) -> Ti
         .limit(1)
     ).first()
     return _view(row)
+
+
+@dataclass(frozen=True, slots=True)
+class SentCopy:
+    """One recipient's copy of a message we queued, as its VERP id names it."""
+
+    ticket_id: int | None
+    message_id: str
+    recipient: str
+    mail_from: str
+
+
+_outbox = OutboxMessage.__table__
+_BY_VERP_ID = select(
+    _outbox.c.ticket_id, _outbox.c.message_id, _outbox.c.recipients, _outbox.c.mail_from
+).where(_outbox.c.verp_id == bindparam("verp_id"))
+
+
+def sent_copy(connection: Connection, verp_id: str) -> SentCopy | None:
+    """The copy whose envelope sender carried ``verp_id``, if we sent one."""
+    row = connection.execute(_BY_VERP_ID, {"verp_id": verp_id}).first()
+    if row is None or not row.recipients:
+        return None
+    return SentCopy(row.ticket_id, row.message_id, str(row.recipients[0]).lower(), row.mail_from)
+
+
+_NOTES = (
+    select(_messages.c.from_address, _messages.c.reply_text)
+    .where(_messages.c.ticket_id == bindparam("ticket_id"), _messages.c.kind == MessageKind.NOTE)
+    .order_by(_messages.c.id)
+)
+
+
+def internal_notes(connection: Connection, ticket_id: int) -> list[tuple[str, str]]:
+    """The internal notes of a ticket as (author address, text), oldest first."""
+    rows = connection.execute(_NOTES, {"ticket_id": ticket_id})
+    return [(row.from_address, row.reply_text) for row in rows]
 
 
 def insert_ticket(connection: Connection, **values: Any) -> int:

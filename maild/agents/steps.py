@@ -6,12 +6,18 @@ ends the job with :class:`Handled`, so no customer step (opening a ticket, joini
 thread, reopening, acknowledging, notifying) ever runs for it. An agent's mail that threads
 to no ticket opens none: it is held in quarantine and the agent is told why, in the same
 transaction (invariant 1).
+
+Only the lines an agent wrote (``ParsedMail.new_text``) may reach a customer, and
+:func:`withheld_reply` checks them once more before anything is queued: a copy of our
+notification or of an internal note is kept as a note instead, and the agent is told why.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -33,7 +39,7 @@ from maild.ticketing.notify import Notifier
 from maild.ticketing.record import TicketRecord, load_ticket
 from outbound.compose import AddressError, OutgoingAttachment
 from outbound.templating import TemplateRenderer
-from parsing.commands import parse_commands
+from parsing.commands import CommandBlock, parse_commands
 from parsing.ticketref import format_ticket_tag
 from rules.config import Agent
 from rules.model import EventKind
@@ -57,6 +63,97 @@ def addressed_to(rcpt_tos: Iterable[str], address: str) -> bool:
         if at and their_domain == domain and their_local.partition("+")[0] == local:
             return True
     return False
+
+
+# -- the last guard before an agent's text reaches a customer --------------------------------
+
+# Lines only a copy of our notification carries (outbound/templates/notification.*.j2): its
+# "earlier in this ticket" heading, its hint under the newest message, and the heading of
+# an internal note in it. Matched against each line without quote marks, dashes and case.
+_NOTIFICATION_LINE = re.compile(
+    r"earlier in this ticket"
+    r"|reply to this mail to answer the customer\..*"
+    r"|.{1,200}?\(internal note\), \d{4}-\d{2}-\d{2} \d{2}:\d{2} utc:",
+    re.IGNORECASE,
+)
+_MARKS = " \t>|-—_="  # quote marks, the notification's "| " and its dashed rule
+_MIN_NOTE_WORDS = 3  # "ok", "called her": too short to tell a paste from a coincidence
+_SHOWN = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Withheld:
+    """An agent's answer that is not sent: ``reason`` for the event, ``message`` for the
+    agent, ``text`` the answer (kept as a note)."""
+
+    reason: str
+    message: str
+    text: str
+
+
+def _plain(text: str) -> str:
+    """``text`` as one line of words, without quote marks, for finding one text in another."""
+    words = (line.strip(_MARKS) for line in text.casefold().splitlines())
+    return " ".join(" ".join(words).split())
+
+
+def _shown(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _SHOWN else line[: _SHOWN - 1] + "…"
+
+
+def withheld_reply(
+    connection: Connection, ticket_id: int, agent: Agent, text: str
+) -> Withheld | None:
+    """Why ``text`` must not be relayed to the customer, or None.
+
+    Quoted lines of our notification are cut from an agent's mail before this, wherever
+    the agent wrote; what is left here is a copy the client did not mark as quoted
+    (Outlook writing under the quoted header block, a paste): a line of the notification,
+    or the whole text of an internal note of the ticket. An agent's own note sent again
+    unchanged (a draft, then ``#send``) is not a leak.
+    """
+    for line in text.splitlines():
+        stripped = line.strip(_MARKS)
+        if _NOTIFICATION_LINE.fullmatch(stripped):
+            return Withheld(
+                reason="notification quoted",
+                message=(
+                    "your answer still contains our notification (the line "
+                    f'"{_shown(stripped)}"), which shows internal notes: write your answer '
+                    "above the quoted notification, or delete the notification from it"
+                ),
+                text=text,
+            )
+    answer = _plain(text)
+    for author, note in tickets.internal_notes(connection, ticket_id):
+        wanted = _plain(note)
+        if len(wanted.split()) < _MIN_NOTE_WORDS or f" {wanted} " not in f" {answer} ":
+            continue
+        if wanted == answer and author.lower() == agent.address.lower():
+            continue
+        return Withheld(
+            reason="internal note",
+            message=(
+                "your answer contains an internal note of this ticket "
+                f'("{_shown(note)}"): internal notes never go to the customer'
+            ),
+            text=text,
+        )
+    return None
+
+
+def _answer(done: CommandsDone, block: CommandBlock) -> str:
+    """What an agent's mail says to the customer: canned texts, then the body."""
+    return "\n\n".join([*done.canned, block.body.strip("\n")]).strip("\n")
+
+
+def _note_reason(withheld: bool, failed: bool, to_note: bool) -> str:
+    if withheld:
+        return "reply withheld"
+    if failed:
+        return "commands failed"
+    return "note address" if to_note else "note"
 
 
 class FollowMerged:
@@ -157,14 +254,23 @@ class AgentMail:
     ) -> None:
         connection, parsed = context.connection, context.parsed
         actor = f"agent:{agent.address}"
-        block = parse_commands(parsed.reply_text)
+        # Quoted lines are never an agent's: not even inline ones reach the customer.
+        block = parse_commands(parsed.new_text)
         errors = [error.message for error in block.errors]
+        box = self._config.mailbox(record.mailbox) or context.job.mailbox
+        relays = self._relays(block.is_note, block.wants_send, to_note, box)
         done = CommandsDone()
+        withheld: Withheld | None = None
         editor = TicketEditor(connection, record, context.now, actor)
-        if not errors and block.commands:
+        if not errors:
             savepoint = connection.begin_nested()
             done = self._runner(context, editor, agent).run(block.commands)
-            if done.errors:
+            answer = _answer(done, block)
+            if not done.errors and relays and done.merged_into is None and answer.strip():
+                # The last guard: checked before the commands commit, so a withheld answer
+                # leaves the ticket as it was, as the agent_error mail says.
+                withheld = withheld_reply(connection, record.id, agent, answer)
+            if done.errors or withheld is not None:
                 savepoint.rollback()
                 record = load_ticket(connection, record.id)
                 editor = TicketEditor(connection, record, context.now, actor)
@@ -173,32 +279,34 @@ class AgentMail:
                 editor.save()
                 savepoint.commit()
             errors = done.errors
-        box = self._config.mailbox(record.mailbox) or context.job.mailbox
-        text = "\n\n".join([*done.canned, block.body.strip("\n")]).strip("\n")
+        text = _answer(done, block)
         stored_on = record
         kind = MessageKind.NOTE
-        if errors:
+        if withheld is not None:
+            text = withheld.text
+            editor.record_event("reply.withheld", reason=withheld.reason)
+            log.warning(
+                "agent %s: reply withheld (%s)",
+                agent.address,
+                withheld.reason,
+                extra={"ticket": record.number},
+            )
+            self._tell(context, box, [withheld.message], record)
+        elif errors:
             text = parsed.reply_text
             editor.record_event("agent.commands_failed", errors=errors)
-            queue_agent_error(
-                context,
-                config=self._config,
-                renderer=self._renderer,
-                mailbox=box,
-                errors=errors,
-                record=record,
-            )
+            self._tell(context, box, errors, record)
         elif done.merged_into is not None:
             stored_on = done.merged_into
         elif (
-            self._relays(block.is_note, block.wants_send, to_note, box)
+            relays
             and text.strip()
             and self._relay(context, editor, agent, box, text, done.status_set)
         ):
             kind = MessageKind.AGENT
             self._fire_rules(context, editor)
         if kind == MessageKind.NOTE:
-            reason = "commands failed" if errors else "note address" if to_note else "note"
+            reason = _note_reason(withheld is not None, bool(errors), to_note)
             editor.record_event("note.added", reason=reason)
         editor.save()
         self._store(context, stored_on, kind, text)
@@ -218,6 +326,18 @@ class AgentMail:
         raise Handled(
             DeliveryResult(context.job.mailbox.address, Outcome.REPLY, stored_on.number),
             stored_on.id,
+        )
+
+    def _tell(
+        self, context: IntakeContext, box: MailboxConfig, errors: list[str], record: TicketRecord
+    ) -> None:
+        queue_agent_error(
+            context,
+            config=self._config,
+            renderer=self._renderer,
+            mailbox=box,
+            errors=errors,
+            record=record,
         )
 
     def _runner(self, context: IntakeContext, editor: TicketEditor, agent: Agent) -> CommandRunner:

@@ -74,4 +74,5 @@ class IdentifyAgent:
             context.sender,
             verdict.reason,
         )
+        context.suspect = True
         context.record("agent.spoofing_suspect", address=context.sender, reason=verdict.reason)

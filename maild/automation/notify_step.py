@@ -34,7 +34,7 @@ class NotifyAgents:
         self._notifier = notifier
 
     def __call__(self, context: IntakeContext) -> None:
-        if context.automated is not None or context.agent is not None:
+        if context.automated is not None or context.agent is not None or context.withheld:
             return
         if not context.job.delivery.notify or not has_audience(context.policy):
             return
@@ -62,6 +62,7 @@ class NotifyAgents:
             now=context.now,
             policy=policy,
             skip=context.notified,
+            variables={"cc_added": list(context.cc_added)},
         )
         if sent:
             editor = TicketEditor(context.connection, record, context.now, "system")

@@ -137,7 +137,7 @@ def mail_event(context: IntakeContext, kind: EventKind) -> Event:
         kind=kind,
         sender=context.sender,
         subject=parsed.subject,
-        body=parsed.reply_text,
+        body=parsed.new_text,  # rules match only new lines
         headers=parsed.headers,
         mailbox=context.job.mailbox.address,
     )
@@ -166,7 +166,7 @@ class ApplyRules:
         self._quiet = QuietNotifier(notifier)
 
     def __call__(self, context: IntakeContext) -> None:
-        if context.automated is not None or context.agent is not None:
+        if context.automated is not None or context.agent is not None or context.withheld:
             return
         ticket = context.ticket
         assert ticket is not None

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from maild import __version__
 from maild.cli.agents import agents
@@ -25,9 +27,39 @@ from maild.cli.rules import rules
 from maild.cli.serve import check, serve
 from maild.cli.sla import sla
 from maild.cli.tickets import tickets
+from storage.engine import DatabaseReadOnly, is_read_only, read_only_error
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class MaildGroup(click.Group):
+    """The root group. A database that refuses writes ends any command that writes with one
+    line on stderr naming the database and the reason, not a traceback: it is the
+    operator's to fix (permissions, a read-only mount or server), nothing in maild broke."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DatabaseReadOnly as error:
+            _fail(ctx, str(error))
+        except DBAPIError as error:
+            if not is_read_only(error):
+                raise
+            _fail(ctx, str(read_only_error(_database_url(ctx), error)))
+
+
+def _database_url(ctx: click.Context) -> str | None:
+    context = ctx.find_object(CliContext)
+    try:
+        return context.config().database_url if context else None
+    except click.ClickException:
+        return None
+
+
+def _fail(ctx: click.Context, message: str) -> NoReturn:
+    click.echo(f"maild: {message}", err=True)
+    ctx.exit(1)
+
+
+@click.group(cls=MaildGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "-c",
     "--config",

@@ -17,6 +17,7 @@ from maild.pipeline.intake import NoMailbox
 from maild.runtime import Runtime
 from parsing import parse_message
 from parsing.report import as_json_dict
+from storage.engine import DatabaseReadOnly
 from storage.schema import SchemaError
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,12 @@ def parse(cli: CliContext, as_json: bool, files: tuple[str, ...]) -> None:
         else:
             click.echo(f"== {name}")
             for key, value in report.items():
-                if key in ("text", "reply_text"):
+                if key in ("text", "reply_text", "new_text"):
                     continue
                 click.echo(f"{key:>12}: {json.dumps(value, ensure_ascii=False)}")
             click.echo("reply_text:\n" + report["reply_text"])
+            if report["new_text"] != report["reply_text"]:
+                click.echo("new_text (what rules match):\n" + report["new_text"])
     if failed:
         raise SystemExit(1)
 
@@ -93,6 +96,9 @@ def ingest(cli: CliContext, sender: str, recipients: tuple[str, ...], file: str)
         click.echo(f"maild ingest: {error}", err=True)
         raise SystemExit(EX_NOUSER) from None
     except (TemporaryFailure, SchemaError, sa_exc.OperationalError, sa_exc.InterfaceError) as error:
+        click.echo(f"maild ingest: temporary failure: {error}", err=True)
+        raise SystemExit(EX_TEMPFAIL) from None
+    except DatabaseReadOnly as error:  # the MTA keeps the message until the admin fixes it
         click.echo(f"maild ingest: temporary failure: {error}", err=True)
         raise SystemExit(EX_TEMPFAIL) from None
     for result in results:

@@ -132,7 +132,7 @@ def simulate(
         kind=EventKind.CREATED,
         sender=sender,
         subject=parsed.subject,
-        body=parsed.reply_text,
+        body=parsed.new_text,  # rules match only new lines
         headers=parsed.headers,
         mailbox=box,
     )

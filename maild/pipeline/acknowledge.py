@@ -8,20 +8,18 @@ variables (invariant 5).
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from maild.config import Config
 from maild.pipeline.context import IntakeContext
-from outbound.compose import AddressError, OutgoingMail, compose, make_message_id
-from outbound.outbox import automatic_sent_since, enqueue
+from outbound.compose import AddressError, OutgoingMail, compose, make_message_id, token_address
+from outbound.guards import AutomaticMailLimits, held_back
+from outbound.outbox import enqueue_each
 from outbound.templating import TemplateRenderer
 from parsing.ticketref import format_ticket_tag
-from storage import tickets
 
 log = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 500
-AUTO_REPLY_WINDOW = timedelta(hours=1)
 
 
 class Acknowledger:
@@ -31,24 +29,18 @@ class Acknowledger:
 
     def __init__(self, config: Config, renderer: TemplateRenderer) -> None:
         self._prefix = config.maild.ticket_prefix
-        self._limit = config.maild.auto_reply_limit
+        self._limits = AutomaticMailLimits(
+            config.maild.auto_reply_limit, config.maild.auto_reply_domain_limit
+        )
         self._renderer = renderer
 
     def queue(self, context: IntakeContext) -> str | None:
         """None when queued, otherwise why not."""
         ticket, parsed, mailbox = context.ticket, context.parsed, context.job.mailbox
         assert ticket is not None and parsed.from_ is not None
-        if tickets.is_bouncing(context.connection, parsed.from_.key):
-            return "address is bouncing"
-        since = context.now - AUTO_REPLY_WINDOW
-        if automatic_sent_since(context.connection, parsed.from_.key, since) >= self._limit:
-            log.warning(
-                "automatic mail to %s held back: %d per hour already",
-                parsed.from_.key,
-                self._limit,
-                extra={"ticket": ticket.number},
-            )
-            return "per-address limit reached"
+        reason = held_back(context.connection, parsed.from_.key, context.now, self._limits)
+        if reason is not None:
+            return reason
         tag = format_ticket_tag(self._prefix, ticket.number)
         rendered = self._renderer.render(
             "acknowledgement",
@@ -61,8 +53,7 @@ class Acknowledger:
                 "excerpt": parsed.reply_text[:EXCERPT_CHARS],
             },
         )
-        local, _, domain = mailbox.address.partition("@")
-        message_id = make_message_id(ticket.token, domain)
+        message_id = make_message_id(ticket.token, mailbox.address.partition("@")[2])
         references = list(parsed.references)
         if parsed.message_id:
             references.append(parsed.message_id)
@@ -76,7 +67,7 @@ class Acknowledger:
             message_id=message_id,
             in_reply_to=parsed.message_id,
             references=tuple(references),
-            reply_to=f"{local}+{ticket.token}@{domain}",
+            reply_to=token_address(mailbox.address, ticket.token),
             auto_submitted="auto-replied",
             date=context.now,
         )
@@ -90,13 +81,13 @@ class Acknowledger:
                 extra={"ticket": ticket.number},
             )
             return "address unusable"
-        enqueue(
+        enqueue_each(
             context.connection,
             ticket_id=ticket.id,
             kind="acknowledgement",
             message_id=message_id,
-            # VERP: a bounce comes back to the token address and finds its ticket.
-            mail_from=f"{local}+{ticket.token}@{domain}",
+            mailbox=mailbox.address,
+            token=ticket.token,
             recipients=[parsed.from_.address],
             raw=raw,
             now=context.now,

@@ -36,6 +36,17 @@ class IntakeContext:
     # Who was already told about this mail (a rule's "assigned to you"), so the
     # notification step does not write to them twice.
     notified: set[str] = field(default_factory=set)
+    # The mail claims an agent's address but the trust rule rejected it: it is nobody's,
+    # so it joins no ticket as that agent or as a participant (invariant 6).
+    suspect: bool = False
+    # Cc addresses this mail brought onto the ticket, for the agents' notice.
+    cc_added: list[str] = field(default_factory=list)
+
+    @property
+    def withheld(self) -> bool:
+        """A suspect mail stored on an existing ticket (it used our token): it changes the
+        ticket in no way and is relayed and announced to nobody."""
+        return self.suspect and not self.created
 
     @property
     def parsed(self) -> ParsedMail:

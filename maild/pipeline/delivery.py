@@ -53,3 +53,6 @@ class Job:
     mailbox: MailboxConfig
     reply_tokens: tuple[str, ...] = ()
     quarantine_id: int | None = None  # set when re-running a quarantined message
+    # The per-recipient ids of our envelope senders it was addressed to (support+TOKEN-RID@):
+    # only a delivery report to one of them can mark an address bouncing.
+    verp_ids: tuple[str, ...] = ()

@@ -15,16 +15,17 @@ from maild.pipeline.delivery import Delivery, DeliveryResult, Job
 from maild.pipeline.errors import TemporaryFailure
 from maild.pipeline.mailboxes import MailboxDirectory
 from maild.pipeline.writer import GroupCommitWriter
+from outbound.compose import TokenAddress
 from parsing import ParsedMail, parse_message
-from parsing.parse import empty_parsed_mail
+from parsing.parse import MAX_MIME_DEPTH, empty_parsed_mail
 
 log = logging.getLogger(__name__)
 
 
-def parse_raw(raw: bytes, ticket_prefix: str) -> ParsedMail:
+def parse_raw(raw: bytes, ticket_prefix: str, max_mime_depth: int = MAX_MIME_DEPTH) -> ParsedMail:
     """Parse once; a parser failure becomes a message for quarantine, never an exception."""
     try:
-        return parse_message(raw, ticket_prefix=ticket_prefix)
+        return parse_message(raw, ticket_prefix=ticket_prefix, max_mime_depth=max_mime_depth)
     except Exception as error:  # parse_message promises not to raise; never trust that
         log.exception("parser failed")
         return empty_parsed_mail(
@@ -41,11 +42,12 @@ class IntakeService:
         self, config: Config, writer: GroupCommitWriter, mailboxes: MailboxDirectory
     ) -> None:
         self._prefix = config.maild.ticket_prefix
+        self._max_mime_depth = config.intake.max_mime_depth
         self._writer = writer
         self.mailboxes = mailboxes
 
     def parse(self, raw: bytes) -> ParsedMail:
-        return parse_raw(raw, self._prefix)
+        return parse_raw(raw, self._prefix, self._max_mime_depth)
 
     def submit_per_mailbox(
         self,
@@ -65,7 +67,14 @@ class IntakeService:
             parsed = self.parse(delivery.raw)
         return {
             box.address: self._writer.submit(
-                Job(delivery, parsed, box, tuple(tokens), quarantine_id)
+                Job(
+                    delivery,
+                    parsed,
+                    box,
+                    tuple(dict.fromkeys(t.token for t in tokens)),
+                    quarantine_id,
+                    tuple(t.verp_id for t in tokens if t.verp_id),
+                )
             )
             for box, tokens in targets.values()
         }
@@ -97,8 +106,10 @@ class IntakeService:
         """Store ``delivery`` and wait for the commit; raises :class:`TemporaryFailure`."""
         return self.submit(delivery).result(timeout)
 
-    def _targets(self, rcpt_tos: Iterable[str]) -> dict[str, tuple[MailboxConfig, list[str]]]:
-        targets: dict[str, tuple[MailboxConfig, list[str]]] = {}
+    def _targets(
+        self, rcpt_tos: Iterable[str]
+    ) -> dict[str, tuple[MailboxConfig, list[TokenAddress]]]:
+        targets: dict[str, tuple[MailboxConfig, list[TokenAddress]]] = {}
         for rcpt in rcpt_tos:
             recipient = self.mailboxes.resolve(rcpt)
             if recipient is None:

@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from maild.config import MailboxConfig
+from outbound.compose import TokenAddress, parse_token_local_part
 
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
     mailbox: MailboxConfig
-    token: str | None
+    token: TokenAddress | None
 
 
 class MailboxDirectory:
@@ -41,11 +42,11 @@ class MailboxDirectory:
         box = self._by_address.get(address)
         if box is not None:
             return Recipient(box, None)
-        base, plus, token = local.partition("+")
-        if plus and token:
+        base, plus, detail = local.partition("+")
+        if plus:
             box = self._by_address.get(f"{base}@{domain}")
             if box is not None:
-                return Recipient(box, token)
+                return Recipient(box, parse_token_local_part(detail))
         return None
 
     def is_ours(self, address: str) -> bool:

@@ -6,10 +6,11 @@ human can retry it with ``maild quarantine retry`` once the cause is fixed.
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Select, insert, select
 
 from maild.pipeline.delivery import Delivery
 from storage.models import QuarantinedMessage, QuarantineStatus
@@ -36,9 +37,29 @@ def quarantine(
         "error": reason,
         "detail": detail,
         "raw": delivery.raw,
+        "raw_sha256": raw_sha256(delivery.raw),
         "status": QuarantineStatus.HELD,
     }
     return connection.execute(_INSERT, values).scalar_one()
+
+
+def raw_sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def held_query(mailbox: str, sha256: str) -> Select[tuple[int]]:
+    """The held message for ``mailbox`` with these bytes: answered by the index
+    ``ix_quarantine_held`` (mailbox, raw_sha256), however much is held (invariant 8)."""
+    table = QuarantinedMessage.__table__
+    return (
+        select(table.c.id)
+        .where(
+            table.c.mailbox == mailbox,
+            table.c.raw_sha256 == sha256,
+            table.c.status == QuarantineStatus.HELD,
+        )
+        .limit(1)
+    )
 
 
 def find_held(connection: Connection, mailbox: str, raw: bytes) -> int | None:
@@ -46,19 +67,11 @@ def find_held(connection: Connection, mailbox: str, raw: bytes) -> int | None:
 
     A source that hands the same message in again (an MTA retry, an import run again, an
     IMAP message whose move failed) finds it here, so quarantine too stores nothing twice
-    (invariant 2).
+    (invariant 2). Found by the SHA-256 of the bytes, as intake finds a stored message
+    without a Message-ID: comparing the bytes of every held message of the same length
+    grew with what was held.
     """
-    table = QuarantinedMessage.__table__
-    return connection.execute(
-        select(table.c.id)
-        .where(
-            table.c.mailbox == mailbox,
-            table.c.status == QuarantineStatus.HELD,
-            func.length(table.c.raw) == len(raw),
-            table.c.raw == raw,
-        )
-        .limit(1)
-    ).scalar()
+    return connection.execute(held_query(mailbox, raw_sha256(raw))).scalar()
 
 
 def mark_released(connection: Connection, quarantine_id: int, ticket_id: int) -> None:

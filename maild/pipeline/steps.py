@@ -19,12 +19,15 @@ from maild.automation.rules_step import ApplyRules
 from maild.config import Config
 from maild.pipeline.acknowledge import Acknowledger
 from maild.pipeline.context import IntakeContext
+from maild.pipeline.delivery import Job
 from maild.pipeline.errors import Duplicate, Unprocessable
 from maild.pipeline.mailboxes import MailboxDirectory
+from maild.pipeline.participation import choose_cc, refused_event
 from maild.pipeline.storing import store_mail
 from maild.ticketing.notify import Notifier
 from outbound.compose import new_ticket_token, token_from_message_id
 from outbound.templating import TemplateRenderer
+from parsing.model import Bounce
 from parsing.ticketref import strip_reply_prefixes
 from rules.businesstime import to_us
 from storage import queries, tickets
@@ -80,9 +83,14 @@ class ClassifyAutomated:
 class MatchBounce:
     """A delivery failure never opens a ticket: it belongs to the ticket whose outgoing mail
     bounced, found by the token of our envelope sender (VERP), or the bounced message's
-    Message-ID. There it is stored as a system message, and after a permanent failure the
-    recipients are marked bouncing, so nothing more is sent to them until a human clears it
-    (``maild participants clear``). A bounce for no ticket of ours goes to quarantine."""
+    Message-ID. There it is stored as a system message. A permanent failure marks an
+    address bouncing (nothing more is sent to it until a human clears it with ``maild
+    participants clear``) only when the report proves it is about our mail to that address
+    (invariant 6): it came back to the envelope sender of that recipient's own copy
+    (``support+TOKEN-RID@``), names that recipient, and names no other Message-ID than the
+    one we sent. Anyone who received our mail knows the ticket's token, so a report to the
+    plain token address, or about someone else, is stored and marks nobody. A bounce for no
+    ticket of ours goes to quarantine."""
 
     name = "bounce"
 
@@ -111,15 +119,43 @@ class MatchBounce:
             permanent=bounce.permanent,
             status=bounce.status,
         )
-        if bounce.permanent:
-            for address in tickets.mark_bouncing(connection, ticket.id, bounce.recipients):
-                log.warning(
-                    "%s marked bouncing (%s)",
-                    address,
-                    bounce.status or "permanent",
-                    extra={"ticket": ticket.number},
-                )
-                context.record("participant.bouncing", address=address)
+        if not bounce.permanent:
+            return
+        copy, problem = reported_copy(connection, context.job, bounce)
+        if copy is None:
+            log.info("bounce marks nobody: %s", problem, extra={"ticket": ticket.number})
+            context.record("bounce.unverified", reason=problem)
+            return
+        for address in tickets.mark_bouncing(
+            connection, copy.ticket_id or ticket.id, [copy.recipient]
+        ):
+            log.warning(
+                "%s marked bouncing (%s)",
+                address,
+                bounce.status or "permanent",
+                extra={"ticket": ticket.number},
+            )
+            context.record("participant.bouncing", address=address)
+
+
+def reported_copy(
+    connection: Connection, job: Job, bounce: Bounce
+) -> tuple[tickets.SentCopy | None, str]:
+    """The copy of our mail a delivery report is about, or None and why it proves nothing."""
+    if not job.verp_ids:
+        return None, "not sent to the envelope sender of one recipient's copy"
+    envelope = {address.strip().strip("<>").lower() for address in job.delivery.rcpt_tos}
+    reported = {address.strip().lower() for address in bounce.recipients}
+    for verp_id in job.verp_ids:
+        copy = tickets.sent_copy(connection, verp_id)
+        if copy is None or copy.mail_from.lower() not in envelope:
+            continue
+        if copy.recipient not in reported:
+            return None, f"the report does not name {copy.recipient}, the copy's recipient"
+        if bounce.original_message_id and bounce.original_message_id != copy.message_id:
+            return None, "the report names another Message-ID than the copy's"
+        return copy, ""
+    return None, "no copy of ours was sent from that envelope sender"
 
 
 class Thread:
@@ -127,9 +163,12 @@ class Thread:
 
     In order (DESIGN.md, Tickets): a Message-ID we sent (it carries the ticket's token) or
     stored, named in In-Reply-To / References; then our reply token in a recipient address;
-    then the subject tag. The tag alone is trusted only from a participant of that ticket:
-    from anyone else it opens a new ticket linked to the named one, so nobody writes into a
-    stranger's ticket by guessing a number (invariant 6).
+    then the subject tag. Only our Message-IDs and reply addresses carry the unguessable
+    token; a customer's Message-ID is no secret (everyone on the first mail has it, list
+    archives publish it) and neither is a ticket number. So a stored Message-ID or the tag
+    alone threads only a participant's mail; anyone else's opens a new ticket linked to the
+    named one, and nobody writes into a stranger's ticket (invariant 6). A mail that claims
+    an agent's address without passing the trust rule is nobody's participant.
     """
 
     name = "thread"
@@ -151,24 +190,39 @@ class Thread:
             ("reply-token", lambda: tickets.by_tokens(connection, context.job.reply_tokens)),
         ):
             ticket = find()
-            if ticket is not None:
+            if ticket is None:
+                continue
+            if threaded_by == "references" and not self._participant(context, ticket):
+                self._link(context, ticket, "a customer's Message-ID")
+            else:
                 context.ticket, context.threaded_by = ticket, threaded_by
-                return
+            return
         if parsed.ticket_ref is None:
             return
         named = tickets.by_number(connection, parsed.ticket_ref)
         if named is None:
             return
-        if context.sender in tickets.participant_addresses(connection, named.id):
+        if self._participant(context, named):
             context.ticket, context.threaded_by = named, "subject-tag"
         else:
-            log.info(
-                "subject names ticket #%s but %s is not on it: opening a new ticket",
-                named.number,
-                context.sender,
-                extra={"ticket": named.number},
-            )
-            context.linked_ticket = named
+            self._link(context, named, "the subject tag")
+
+    @staticmethod
+    def _participant(context: IntakeContext, ticket: TicketView) -> bool:
+        if context.suspect:
+            return False
+        return context.sender in tickets.participant_addresses(context.connection, ticket.id)
+
+    @staticmethod
+    def _link(context: IntakeContext, ticket: TicketView, by: str) -> None:
+        log.info(
+            "%s names ticket #%s by %s but is not on it: opening a new ticket",
+            context.sender,
+            ticket.number,
+            by,
+            extra={"ticket": ticket.number},
+        )
+        context.linked_ticket = ticket
 
 
 class FollowUpClosed:
@@ -189,8 +243,8 @@ class FollowUpClosed:
 
 
 class OpenTicket:
-    """Creates the ticket, with its requester and Cc'd people, when the message continues
-    none."""
+    """Creates the ticket, with its requester and the people they addressed, when the
+    message continues none."""
 
     name = "open-ticket"
 
@@ -228,14 +282,11 @@ class OpenTicket:
             context.sender,
         )
         context.created = True
-        people = [(context.sender, context.sender_name, ParticipantRole.REQUESTER)]
-        if context.automated is None:
-            seen = {context.sender}
-            for cc in parsed.cc:
-                if cc.key not in seen and not self._mailboxes.is_ours(cc.key):
-                    seen.add(cc.key)
-                    people.append((cc.key, cc.name, ParticipantRole.CC))
-        tickets.insert_participants(connection, ticket_id, people)
+        tickets.insert_participants(
+            connection,
+            ticket_id,
+            [(context.sender, context.sender_name, ParticipantRole.REQUESTER)],
+        )
         if context.linked_ticket is not None:
             context.record(
                 "ticket.created", subject=subject, linked_ticket=context.linked_ticket.number
@@ -246,23 +297,28 @@ class OpenTicket:
 
 class JoinThread:
     """Whoever proved they received our mail (they answered our Message-ID or wrote to the
-    token address) and is not yet on the ticket joins it as a Cc."""
+    token address) and is not yet on the ticket joins it as a Cc, within ``max_cc``."""
 
     name = "join-thread"
 
-    def __init__(self, mailboxes: MailboxDirectory) -> None:
+    def __init__(self, config: Config, mailboxes: MailboxDirectory) -> None:
+        self._max_cc = config.maild.max_cc
         self._mailboxes = mailboxes
 
     def __call__(self, context: IntakeContext) -> None:
         ticket = context.ticket
         assert ticket is not None
-        if context.created or context.automated is not None:
+        if context.created or context.automated is not None or context.suspect:
             return
-        if context.threaded_by not in ("message-id", "reply-token", "references"):
+        if context.threaded_by not in ("message-id", "reply-token"):
             return
         if self._mailboxes.is_ours(context.sender):
             return
-        if context.sender in tickets.participant_addresses(context.connection, ticket.id):
+        roles = tickets.participant_roles(context.connection, ticket.id)
+        if context.sender in roles:
+            return
+        if sum(1 for role in roles.values() if role == ParticipantRole.CC) >= self._max_cc:
+            context.record("participant.cc_not_accepted", **refused_event((context.sender,)))
             return
         tickets.insert_participants(
             context.connection,
@@ -270,6 +326,52 @@ class JoinThread:
             [(context.sender, context.sender_name, ParticipantRole.CC)],
         )
         context.record("participant.added", address=context.sender)
+
+
+class AcceptCc:
+    """The people a customer's mail addresses (To and Cc) join the ticket as Cc: on a new
+    ticket, and on a reply from the requester or an accepted Cc, within ``[maild] max_cc``
+    (see :mod:`maild.pipeline.participation`). Nobody else's mail adds anyone."""
+
+    name = "accept-cc"
+
+    def __init__(self, config: Config, mailboxes: MailboxDirectory) -> None:
+        self._max_cc = config.maild.max_cc
+        self._mailboxes = mailboxes
+
+    def __call__(self, context: IntakeContext) -> None:
+        ticket = context.ticket
+        assert ticket is not None
+        if context.automated is not None or context.suspect or context.agent is not None:
+            return
+        roles = tickets.participant_roles(context.connection, ticket.id)
+        if roles.get(context.sender) not in (ParticipantRole.REQUESTER, ParticipantRole.CC):
+            return
+        policy = context.policy
+        choice = choose_cc(
+            (*context.parsed.to, *context.parsed.cc),
+            roles,
+            sender=context.sender,
+            max_cc=self._max_cc,
+            excluded=lambda a: self._mailboxes.is_ours(a) or policy.agent_for(a) is not None,
+        )
+        if choice.accepted:
+            tickets.insert_participants(
+                context.connection,
+                ticket.id,
+                [(cc.key, cc.name, ParticipantRole.CC) for cc in choice.accepted],
+            )
+            for cc in choice.accepted:
+                context.record("participant.added", address=cc.key, by=context.sender)
+            context.cc_added.extend(cc.key for cc in choice.accepted)
+        if choice.refused:
+            log.warning(
+                "%d Cc address(es) past max_cc = %d not accepted",
+                len(choice.refused),
+                self._max_cc,
+                extra={"ticket": ticket.number},
+            )
+            context.record("participant.cc_not_accepted", **refused_event(choice.refused))
 
 
 class UpdateStatus:
@@ -285,6 +387,8 @@ class UpdateStatus:
         if context.created:
             return
         changes: dict[str, object] = {"updated_at": context.now}
+        if context.withheld:
+            return
         if context.automated is None and ticket.status in self.REOPENING:
             context.record("status.changed", **{"from": str(ticket.status), "to": "open"})
             changes.update(status=TicketStatus.OPEN, resolved_at=None, closed_at=None)
@@ -387,7 +491,8 @@ def intake_steps(
         FollowUpClosed(config),
         *agent_mail,
         OpenTicket(config, mailboxes),
-        JoinThread(mailboxes),
+        JoinThread(config, mailboxes),
+        AcceptCc(config, mailboxes),
         UpdateStatus(),
         StoreMessage(),
         Acknowledge(acknowledger),

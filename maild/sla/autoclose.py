@@ -25,9 +25,9 @@ from maild.config import Config
 from maild.ticketing.customer_mail import AddressError, CustomerMail, queue_customer_mail
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.record import TicketRecord, load_ticket
+from outbound.guards import AutomaticMailLimits, held_back
 from outbound.templating import TemplateRenderer
 from parsing.ticketref import format_ticket_tag
-from storage import tickets as ticket_queries
 from storage.engine import is_sqlite, writer_engine
 from storage.models import Ticket, TicketStatus
 
@@ -64,6 +64,9 @@ class AutoClose:
         self._sqlite = is_sqlite(engine)
         self._config = config
         self._renderer = renderer
+        self._limits = AutomaticMailLimits(
+            config.maild.auto_reply_limit, config.maild.auto_reply_domain_limit
+        )
 
     @property
     def close_after(self) -> timedelta:
@@ -151,8 +154,9 @@ class AutoClose:
         self, connection: Connection, record: TicketRecord, now: datetime, closes: datetime
     ) -> str | None:
         """Queue the warning to the requester; None when queued, otherwise why not."""
-        if ticket_queries.is_bouncing(connection, record.requester):
-            return "address is bouncing"
+        reason = held_back(connection, record.requester, now, self._limits)
+        if reason is not None:
+            return reason
         box = self._config.mailbox(record.mailbox)
         mailbox_name = box.name if box else record.mailbox
         tag = format_ticket_tag(self._config.maild.ticket_prefix, record.number)

@@ -17,9 +17,15 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, select
 
 from maild.ticketing.record import TicketRecord
-from outbound.compose import AddressError, OutgoingAttachment, OutgoingMail, compose
+from outbound.compose import (
+    AddressError,
+    OutgoingAttachment,
+    OutgoingMail,
+    compose,
+    token_address,
+)
 from outbound.compose import make_message_id as _make_message_id
-from outbound.outbox import enqueue
+from outbound.outbox import enqueue_each
 from outbound.threadindex import thread_index, thread_topic
 from rules.config import RulesConfig
 from storage.models import Message, MessageKind, OutboxMessage, Participant, ParticipantRole
@@ -105,11 +111,6 @@ def customer_recipients(
     return found
 
 
-def token_address(mailbox: str, token: str) -> str:
-    local, _, domain = mailbox.partition("@")
-    return f"{local}+{token}@{domain}"
-
-
 def make_message_id(record: TicketRecord) -> str:
     return _make_message_id(record.token, record.mailbox.partition("@")[2])
 
@@ -140,8 +141,9 @@ def queue_customer_mail(
 ) -> str:
     """Compose and queue ``mail`` to ``recipients``; its Message-ID. It answers the
     customer's last message, or with ``answer_latest`` the newest of the thread (a
-    reminder answers our own last word). Raises AddressError when no header can be
-    written for them."""
+    reminder answers our own last word). The first recipient (the requester, see
+    :func:`customer_recipients`) is in To, the accepted Cc participants in Cc, as the
+    customer addressed them. Raises AddressError when no header can be written for them."""
     thread = customer_thread(connection, thread_of.id)
     reply_to = token_address(reply_ticket.mailbox, reply_ticket.token)
     message_id = make_message_id(reply_ticket)
@@ -149,7 +151,8 @@ def queue_customer_mail(
     outgoing = OutgoingMail(
         from_name=mail.from_name,
         from_address=reply_ticket.mailbox,
-        to=tuple(recipients),
+        to=tuple(recipients[:1]),
+        cc=tuple(recipients[1:]),
         subject=mail.subject,
         text=mail.text,
         html=mail.html,
@@ -166,12 +169,13 @@ def queue_customer_mail(
         ),
     )
     raw = compose(outgoing)
-    enqueue(
+    enqueue_each(
         connection,
         ticket_id=reply_ticket.id,
         kind=mail.kind,
         message_id=message_id,
-        mail_from=reply_to,  # VERP: a bounce finds its ticket
+        mailbox=reply_ticket.mailbox,
+        token=reply_ticket.token,
         recipients=[address for _, address in recipients],
         raw=raw,
         now=now,

@@ -21,8 +21,8 @@ from sqlalchemy import Connection, bindparam, select
 
 from maild.config import Config
 from maild.ticketing.record import TicketRecord
-from outbound.compose import AddressError, OutgoingMail, compose, make_message_id
-from outbound.outbox import enqueue
+from outbound.compose import AddressError, OutgoingMail, compose, make_message_id, token_address
+from outbound.outbox import enqueue_each
 from outbound.templating import TemplateRenderer
 from outbound.threadindex import thread_index, thread_topic
 from parsing.ticketref import format_ticket_tag
@@ -188,8 +188,8 @@ class Notifier:
             "messages": self.recent_messages(connection, record.id),
             **(variables or {}),
         }
-        local, _, domain = record.mailbox.partition("@")
-        reply_to = f"{local}+{record.token}@{domain}"
+        domain = record.mailbox.partition("@")[2]
+        reply_to = token_address(record.mailbox, record.token)
         tag = context["ticket_tag"]
         sent = []
         for recipient in recipients:
@@ -231,12 +231,13 @@ class Notifier:
                     extra={"ticket": record.number},
                 )
                 continue
-            enqueue(
+            enqueue_each(
                 connection,
                 ticket_id=record.id,
                 kind=kind,
                 message_id=message_id,
-                mail_from=reply_to,
+                mailbox=record.mailbox,
+                token=record.token,
                 recipients=[recipient.address],
                 raw=raw,
                 now=now,

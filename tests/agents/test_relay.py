@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ def test_agent_reply_reaches_customer_without_quoted_notification(
     assert "New ticket from" not in body and "wrote:" not in body and "Sent:" not in body
     # The agent's private address never reaches the customer.
     assert b"alice@" not in reply.raw.lower()
-    assert reply.mail_from == f"support+{opened.token}@example.com"
+    assert re.fullmatch(rf"support\+{opened.token}-[a-z2-7]{{10}}@example\.com", reply.mail_from)
 
     after = ticket(daemon, 1000)
     assert after.status == TicketStatus.PENDING

@@ -129,7 +129,11 @@ def test_bounce_is_recorded_on_its_ticket_and_stops_mail(
     assert len(rows(daemon, OutboxMessage)) == 2
 
 
-def test_bounce_found_by_original_message_id_without_verp(daemon: DaemonThread, sink: Sink) -> None:
+def test_bounce_without_verp_finds_its_ticket_but_marks_nobody(
+    daemon: DaemonThread, sink: Sink
+) -> None:
+    """Anyone who got our mail knows its Message-ID: only a report to the envelope sender
+    of one recipient's copy can mark that recipient bouncing."""
     daemon.send(customer_mail(sender="gone@customer.example", message_id="<q@customer.example>"))
     [ack] = sink.wait_for(1)
     daemon.send(
@@ -138,7 +142,11 @@ def test_bounce_found_by_original_message_id_without_verp(daemon: DaemonThread, 
         rcpt_tos=("support@example.com",),
     )
     assert len(rows(daemon, Ticket)) == 1
-    assert rows(daemon, Participant)[0].bouncing
+    assert rows(daemon, Message)[-1].automated == "bounce"
+    assert not rows(daemon, Participant)[0].bouncing
+    with daemon.runtime.sessions() as session:
+        kinds = session.scalars(select(Event.kind).order_by(Event.id)).all()
+    assert "bounce.unverified" in kinds and "participant.bouncing" not in kinds
 
 
 def test_temporary_failure_does_not_mark_bouncing(daemon: DaemonThread, sink: Sink) -> None:

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from maild.clock import ManualClock
-from storage.models import Message
+from storage.models import Message, QuarantinedMessage, QuarantineStatus
 from tests.conftest import make_config
 from tests.mails import customer_mail
+from tests.parsing.test_mime_depth import nested_multipart
 from tests.support import DaemonThread, Sink
 
 
@@ -124,3 +125,169 @@ def test_lmtp_answers_once_per_recipient(daemon: DaemonThread) -> None:
     assert data_billing.startswith("250")
     with daemon.runtime.sessions() as session:
         assert len(session.scalars(select(Message)).all()) == 2
+
+
+class RawClient:
+    """One SMTP or LMTP conversation spoken by hand, to hold a connection at any step."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.reader = self.sock.makefile("rb")
+        self.greeting = self.reply()
+
+    def reply(self) -> str:
+        """The last line of the next reply ('' when the server closed the connection)."""
+        while True:
+            line = self.reader.readline().decode().rstrip("\r\n")
+            if len(line) < 4 or line[3] != "-":
+                return line
+
+    def command(self, line: str) -> str:
+        self.sock.sendall(line.encode() + b"\r\n")
+        return self.reply()
+
+    def envelope(self, *, size: int | None = None, lmtp: bool = False) -> None:
+        assert self.command("LHLO test.example" if lmtp else "EHLO test.example").startswith("250")
+        mail_from = "MAIL FROM:<ada@customer.example>" + (f" SIZE={size}" if size else "")
+        assert self.command(mail_from).startswith("250")
+        assert self.command("RCPT TO:<support@example.com>").startswith("250")
+
+    def message(self, raw: bytes) -> str:
+        """The message after a 354, and the answer to it."""
+        body = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        self.sock.sendall(body + b".\r\n")
+        return self.reply()
+
+    def closed_by_server(self) -> bool:
+        return self.reader.readline() == b""
+
+    def quit(self) -> None:
+        """QUIT and wait for the server to close: then it has let go of the connection
+        (asyncio calls connection_lost before it closes the socket)."""
+        assert self.command("QUIT").startswith("221")
+        assert self.closed_by_server()
+        self.close()
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
+
+
+@contextlib.contextmanager
+def raw_clients() -> Iterator[list[RawClient]]:
+    clients: list[RawClient] = []
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_connections_beyond_max_connections_get_421_until_one_closes(
+    tmp_path: Path,
+    database_url: str,
+    sink: Sink,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = make_config(tmp_path, database_url, sink.port, smtp={"max_connections": 2})
+    daemon = DaemonThread(config, clock).start()
+    try:
+        with raw_clients() as clients:
+            first = RawClient(daemon.smtp_port)
+            clients.append(first)
+            clients.append(RawClient(daemon.lmtp_port))  # SMTP and LMTP count together
+            assert [c.greeting[:3] for c in clients] == ["220", "220"]
+
+            for port in (daemon.smtp_port, daemon.lmtp_port, daemon.smtp_port):
+                refused = RawClient(port)
+                clients.append(refused)
+                assert refused.greeting == "421 4.7.0 Too many connections, try again later"
+                assert refused.closed_by_server()
+
+            first.quit()
+            again = RawClient(daemon.smtp_port)
+            clients.append(again)
+            assert again.greeting.startswith("220")
+            again.envelope()
+            assert again.command("DATA").startswith("354")
+            assert again.message(customer_mail()).startswith("250 2.0.0 Stored on ticket #")
+            again.quit()
+        warnings = [r for r in caplog.records if "max_connections" in r.getMessage()]
+        assert len(warnings) == 1  # one line when refusing starts, not one per connection
+    finally:
+        daemon.stop()
+
+
+def test_data_beyond_max_bytes_in_flight_gets_451_until_messages_finish(
+    tmp_path: Path, database_url: str, sink: Sink, clock: ManualClock
+) -> None:
+    config = make_config(
+        tmp_path,
+        database_url,
+        sink.port,
+        smtp={"max_message_size": 10_000, "max_bytes_in_flight": 25_000},
+    )
+    daemon = DaemonThread(config, clock).start()
+    try:
+        with raw_clients() as clients:
+            # Two messages without SIZE in DATA: each may be the largest, 20,000 held.
+            held = [RawClient(daemon.smtp_port), RawClient(daemon.smtp_port)]
+            clients.extend(held)
+            for client in held:
+                client.envelope()
+                assert client.command("DATA").startswith("354")
+
+            declared = RawClient(daemon.smtp_port)
+            clients.append(declared)
+            declared.envelope(size=6_000)
+            assert declared.command("DATA") == (
+                "451 4.3.1 Insufficient system resources, try again later"
+            )
+            assert declared.command("RSET").startswith("250")
+            declared.envelope(size=5_000)  # exactly up to the bound
+            assert declared.command("DATA").startswith("354")
+
+            lmtp = RawClient(daemon.lmtp_port)  # LMTP shares the bound
+            clients.append(lmtp)
+            lmtp.envelope(lmtp=True)
+            assert lmtp.command("DATA") == (
+                "451 4.3.1 Insufficient system resources, try again later"
+            )
+
+            raw = customer_mail(message_id="<held-0@customer.example>")
+            assert held[0].message(raw).startswith("250 2.0.0 Stored")
+            assert held[0].command("NOOP").startswith("250")  # its DATA is over: released
+            assert lmtp.command("DATA").startswith("354")  # the sender's retry
+
+            for n, client in enumerate((held[1], declared, lmtp), start=1):
+                raw = customer_mail(message_id=f"<held-{n}@customer.example>")
+                assert client.message(raw).startswith("250 2.0.0 Stored")
+            for client in (*held, declared, lmtp):
+                client.quit()
+        assert daemon.service.limits.bytes_in_flight == 0
+        assert daemon.service.limits.connections == 0
+        with daemon.runtime.sessions() as session:
+            assert len(session.scalars(select(Message)).all()) == 4
+    finally:
+        daemon.stop()
+
+
+def test_mime_nested_forty_levels_is_quarantined_with_the_reason(
+    daemon: DaemonThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = RawClient(daemon.smtp_port)
+    try:
+        client.envelope()
+        assert client.command("DATA").startswith("354")
+        assert client.message(nested_multipart(40)) == "250 2.0.0 Accepted and held for review"
+        client.quit()
+    finally:
+        client.close()
+    with daemon.runtime.sessions() as session:
+        [held] = session.scalars(select(QuarantinedMessage)).all()
+        assert session.scalars(select(Message)).all() == []
+    assert held.status == QuarantineStatus.HELD
+    assert held.error == "MIME nesting deeper than 30 levels"
+    assert held.detail is None  # an expected outcome, no traceback kept
+    assert not [r for r in caplog.records if r.exc_info or "RecursionError" in r.getMessage()]

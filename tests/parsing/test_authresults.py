@@ -269,8 +269,8 @@ VERDICTS = [
         "dkim=pass for mail.example.com aligned with example.com",
     ),
     (
-        "dmarc without header.from",
-        ["mx.example.com; dmarc=pass"],
+        "dmarc header.from in upper case",
+        ["mx.example.com; dmarc=pass header.from=EXAMPLE.com"],
         "example.com",
         True,
         "dmarc=pass for example.com",
@@ -402,6 +402,41 @@ VERDICTS = [
         "dmarc=fail for example.com",
     ),
     (
+        "dmarc pass without header.from",
+        ["mx.example.com; dmarc=pass"],
+        "example.com",
+        False,
+        "dmarc=pass without header.from does not name example.com",
+    ),
+    (
+        "dmarc pass with an empty header.from",
+        ["mx.example.com; dmarc=pass header.from="],
+        "example.com",
+        False,
+        "dmarc=pass without header.from",
+    ),
+    (
+        "dmarc pass without header.from beside an unaligned dkim pass",
+        ["mx.example.com; dkim=pass header.d=other.org; dmarc=pass"],
+        "example.com",
+        False,
+        "dmarc=pass without header.from",
+    ),
+    (
+        "dmarc fail without header.from outweighs dkim pass",
+        ["mx.example.com; dkim=pass header.d=example.com; dmarc=fail"],
+        "example.com",
+        False,
+        "dmarc=fail for example.com from mx.example.com (without header.from)",
+    ),
+    (
+        "dkim pass with empty domains",
+        ['mx.example.com; dkim=pass header.d="" header.i="@"'],
+        "example.com",
+        False,
+        "dkim=pass for an unnamed domain is not aligned",
+    ),
+    (
         "dmarc pass for another domain",
         ["mx.example.com; dmarc=pass header.from=other.org"],
         "example.com",
@@ -442,6 +477,42 @@ def test_verdict(values: list[str], from_domain: str, trusted: bool, reason: str
     verdict = authentication_verdict(values, from_domain, TRUSTED_IDS)
     assert verdict.trusted is trusted, verdict.reason
     assert reason in verdict.reason
+
+
+OPENDMARC_RESULT = "; dmarc=pass header.from=example.com"
+
+AUTHSERV_IDS = [
+    # (name, authserv-id as the header writes it, configured ids, believed?)
+    ("quoted in the header", '"mx.example.com"', ["mx.example.com"], True),
+    ("quoted in the config", "mx.example.com", ['"mx.example.com"'], True),
+    ("quoted and upper case in both", '"MX.Example.COM"', [' "mx.EXAMPLE.com" '], True),
+    ("upper case in the header and the config", "MX.EXAMPLE.COM", ["Mx.Example.Com"], True),
+    ("quoted with a version", '"MX.example.com" 1', ["mx.example.com"], True),
+    ("trailing dot", "mx.example.com.", ["mx.example.com"], False),
+    ("trailing dot inside quotes", '"mx.example.com."', ["mx.example.com"], False),
+    ("trailing dot in the config only", "mx.example.com", ["mx.example.com."], False),
+    ("space inside quotes", '"mx.example.com "', ["mx.example.com"], False),
+    ("leading space inside quotes", '" mx.example.com"', ["mx.example.com"], False),
+    ("half quoted", 'mx."example".com', ["mx.example.com"], False),
+    ("quoted part then text", '"mx.example".com', ["mx.example.com"], False),
+    ("backslash escape inside quotes", '"mx.exam\\ple.com"', ["mx.example.com"], False),
+    ("kelvin sign lowers to k", "MX.\u212aUNDE.EXAMPLE", ["mx.kunde.example"], False),
+    ("cyrillic a", "mx.ex\u0430mple.com", ["mx.example.com"], False),
+    ("digit one for l", "mx.examp1e.com", ["mx.example.com"], False),
+    ("quoted version", 'mx.example.com "1"', ["mx.example.com"], False),
+    ("non-ascii version digit", "mx.example.com \u0661", ["mx.example.com"], False),
+]
+
+
+@pytest.mark.parametrize(
+    ("authserv_id", "configured", "believed"),
+    [a[1:] for a in AUTHSERV_IDS],
+    ids=[a[0] for a in AUTHSERV_IDS],
+)
+def test_authserv_id_matching(authserv_id: str, configured: list[str], believed: bool):
+    """RFC 8601: case-insensitive, quoted-string or not; any other difference is a forgery."""
+    verdict = authentication_verdict([authserv_id + OPENDMARC_RESULT], "example.com", configured)
+    assert verdict.trusted is believed, verdict.reason
 
 
 def test_dmarc_pass_from_a_second_trusted_header_counts():

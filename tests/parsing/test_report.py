@@ -22,6 +22,7 @@ CONTRACT = {
     "date",
     "text",
     "reply_text",
+    "new_text",
     "signature",
     "attachments",
     "automated",

@@ -3,6 +3,7 @@ about once, then closed; a reply in between reopens it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -51,7 +52,8 @@ def test_resolved_ticket_is_warned_once_then_closed(
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["In-Reply-To"] == acknowledgement  # our last mail to the customer
     assert "<first@customer.example>" in message["References"]
-    assert mail.mail_from == f"support+{record.token}@example.com"
+    # VERP per recipient: the token, then the id of this recipient's copy.
+    assert re.fullmatch(rf"support\+{record.token}-[a-z2-7]{{10}}@example\.com", mail.mail_from)
     assert record.auto_close_warned_at == clock.now()
 
     clock.advance(timedelta(days=1) - timedelta(minutes=1))
