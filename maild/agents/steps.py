@@ -15,15 +15,14 @@ notification or of an internal note is kept as a note instead, and the agent is 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, select
 
 from maild.agents.canned import CannedResponses
 from maild.agents.commands import CommandRunner, CommandsDone
 from maild.agents.notices import queue_agent_error
+from maild.agents.withhold import Withheld, withheld_reply
 from maild.automation.actions import TicketWork
 from maild.automation.rules_step import listens, mail_event, run_rules
 from maild.config import Config, MailboxConfig
@@ -63,84 +62,6 @@ def addressed_to(rcpt_tos: Iterable[str], address: str) -> bool:
         if at and their_domain == domain and their_local.partition("+")[0] == local:
             return True
     return False
-
-
-# -- the last guard before an agent's text reaches a customer --------------------------------
-
-# Lines only a copy of our notification carries (outbound/templates/notification.*.j2): its
-# "earlier in this ticket" heading, its hint under the newest message, and the heading of
-# an internal note in it. Matched against each line without quote marks, dashes and case.
-_NOTIFICATION_LINE = re.compile(
-    r"earlier in this ticket"
-    r"|reply to this mail to answer the customer\..*"
-    r"|.{1,200}?\(internal note\), \d{4}-\d{2}-\d{2} \d{2}:\d{2} utc:",
-    re.IGNORECASE,
-)
-_MARKS = " \t>|-—_="  # quote marks, the notification's "| " and its dashed rule
-_MIN_NOTE_WORDS = 3  # "ok", "called her": too short to tell a paste from a coincidence
-_SHOWN = 60
-
-
-@dataclass(frozen=True, slots=True)
-class Withheld:
-    """An agent's answer that is not sent: ``reason`` for the event, ``message`` for the
-    agent, ``text`` the answer (kept as a note)."""
-
-    reason: str
-    message: str
-    text: str
-
-
-def _plain(text: str) -> str:
-    """``text`` as one line of words, without quote marks, for finding one text in another."""
-    words = (line.strip(_MARKS) for line in text.casefold().splitlines())
-    return " ".join(" ".join(words).split())
-
-
-def _shown(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= _SHOWN else line[: _SHOWN - 1] + "…"
-
-
-def withheld_reply(
-    connection: Connection, ticket_id: int, agent: Agent, text: str
-) -> Withheld | None:
-    """Why ``text`` must not be relayed to the customer, or None.
-
-    Quoted lines of our notification are cut from an agent's mail before this, wherever
-    the agent wrote; what is left here is a copy the client did not mark as quoted
-    (Outlook writing under the quoted header block, a paste): a line of the notification,
-    or the whole text of an internal note of the ticket. An agent's own note sent again
-    unchanged (a draft, then ``#send``) is not a leak.
-    """
-    for line in text.splitlines():
-        stripped = line.strip(_MARKS)
-        if _NOTIFICATION_LINE.fullmatch(stripped):
-            return Withheld(
-                reason="notification quoted",
-                message=(
-                    "your answer still contains our notification (the line "
-                    f'"{_shown(stripped)}"), which shows internal notes: write your answer '
-                    "above the quoted notification, or delete the notification from it"
-                ),
-                text=text,
-            )
-    answer = _plain(text)
-    for author, note in tickets.internal_notes(connection, ticket_id):
-        wanted = _plain(note)
-        if len(wanted.split()) < _MIN_NOTE_WORDS or f" {wanted} " not in f" {answer} ":
-            continue
-        if wanted == answer and author.lower() == agent.address.lower():
-            continue
-        return Withheld(
-            reason="internal note",
-            message=(
-                "your answer contains an internal note of this ticket "
-                f'("{_shown(note)}"): internal notes never go to the customer'
-            ),
-            text=text,
-        )
-    return None
 
 
 def _answer(done: CommandsDone, block: CommandBlock) -> str:

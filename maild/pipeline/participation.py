@@ -1,20 +1,32 @@
-"""Who a customer's mail brings onto a ticket as a Cc participant (invariant 6).
+"""Who a mail brings onto a ticket as a Cc participant (invariant 6).
 
 Participants are the requester, the Cc addresses we accepted, and agents; only they get the
-customer side of the thread. A customer's first mail and the later mail of the requester
-or an accepted Cc bring along the people they addressed (To and Cc, without our own
-addresses and agents), up to ``[maild] max_cc`` per ticket. Addresses past the cap are
-recorded in an event and never mailed: one outsider's mail with 10,000 Cc addresses must
-not turn one agent answer into 10,000 messages.
+customer side of the thread. Two ways in, both within ``[maild] max_cc`` per ticket:
+
+* :class:`JoinThread`: whoever proved they received our mail (answered one of our
+  Message-IDs, or wrote to the token address) joins as a Cc;
+* :class:`AcceptCc`: a customer's first mail, and later mail of the requester or an accepted
+  Cc, bring along the people they addressed (To and Cc, without our own addresses and
+  agents).
+
+Addresses past the cap are recorded in an event and never mailed: one outsider's mail with
+10,000 Cc addresses must not turn one agent answer into 10,000 messages.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from maild.config import Config
+from maild.pipeline.context import IntakeContext
+from maild.pipeline.mailboxes import MailboxDirectory
 from parsing import Address
+from storage import tickets
 from storage.models import ParticipantRole
+
+log = logging.getLogger(__name__)
 
 LISTED_REFUSED = 50
 """How many refused addresses an event lists by name (all are counted)."""
@@ -30,17 +42,16 @@ def choose_cc(
     addressed: Iterable[Address],
     roles: Mapping[str, ParticipantRole],
     *,
-    sender: str,
     max_cc: int,
     excluded: Callable[[str], bool],
 ) -> CcChoice:
     """The addresses among ``addressed`` to accept as Cc participants of a ticket whose
     participants are ``roles``, within ``max_cc``; and the ones refused for the cap.
-    ``excluded`` says which addresses are never customers (ours, agents)."""
+    ``excluded`` says which addresses are never customers (ours, agents, the sender)."""
     room = max(0, max_cc - sum(1 for role in roles.values() if role == ParticipantRole.CC))
     accepted: list[Address] = []
     refused: list[str] = []
-    seen = {sender, *roles}
+    seen = set(roles)
     for address in addressed:
         key = address.key
         if not key or key in seen or excluded(key):
@@ -53,6 +64,95 @@ def choose_cc(
     return CcChoice(tuple(accepted), tuple(refused))
 
 
-def refused_event(refused: tuple[str, ...]) -> dict[str, object]:
-    """The data of a ``participant.cc_not_accepted`` event."""
-    return {"count": len(refused), "addresses": list(refused[:LISTED_REFUSED])}
+def accept_cc(
+    context: IntakeContext,
+    addressed: Iterable[Address],
+    *,
+    max_cc: int,
+    excluded: Callable[[str], bool],
+    roles: Mapping[str, ParticipantRole] | None = None,
+) -> tuple[str, ...]:
+    """Add the addresses :func:`choose_cc` accepts to the job's ticket as Cc and record
+    both what was added and what was refused; the addresses added."""
+    ticket = context.ticket
+    assert ticket is not None
+    if roles is None:
+        roles = tickets.participant_roles(context.connection, ticket.id)
+    choice = choose_cc(addressed, roles, max_cc=max_cc, excluded=excluded)
+    if choice.accepted:
+        tickets.insert_participants(
+            context.connection,
+            ticket.id,
+            [(cc.key, cc.name, ParticipantRole.CC) for cc in choice.accepted],
+        )
+        for cc in choice.accepted:
+            context.record("participant.added", address=cc.key, by=context.sender)
+    if choice.refused:
+        log.warning(
+            "%d Cc address(es) past max_cc = %d not accepted",
+            len(choice.refused),
+            max_cc,
+            extra={"ticket": ticket.number},
+        )
+        context.record(
+            "participant.cc_not_accepted",
+            count=len(choice.refused),
+            addresses=list(choice.refused[:LISTED_REFUSED]),
+        )
+    return tuple(cc.key for cc in choice.accepted)
+
+
+class JoinThread:
+    """Whoever proved they received our mail and is not on the ticket yet joins it."""
+
+    name = "join-thread"
+
+    def __init__(self, config: Config, mailboxes: MailboxDirectory) -> None:
+        self._max_cc = config.maild.max_cc
+        self._mailboxes = mailboxes
+
+    def __call__(self, context: IntakeContext) -> None:
+        if context.created or context.automated is not None or context.suspect:
+            return
+        if context.threaded_by not in ("message-id", "reply-token"):
+            return
+        from_ = context.parsed.from_
+        if from_ is not None:
+            accept_cc(context, [from_], max_cc=self._max_cc, excluded=self._mailboxes.is_ours)
+
+
+class AcceptCc:
+    """The people a customer's mail addresses join the ticket: on a new ticket, and on a
+    reply from the requester or an accepted Cc. Nobody else's mail adds anyone."""
+
+    name = "accept-cc"
+
+    def __init__(self, config: Config, mailboxes: MailboxDirectory) -> None:
+        self._max_cc = config.maild.max_cc
+        self._mailboxes = mailboxes
+
+    def __call__(self, context: IntakeContext) -> None:
+        ticket = context.ticket
+        assert ticket is not None
+        if context.automated is not None or context.suspect or context.agent is not None:
+            return
+        roles = tickets.participant_roles(context.connection, ticket.id)
+        if roles.get(context.sender) not in (ParticipantRole.REQUESTER, ParticipantRole.CC):
+            return
+        policy, sender = context.policy, context.sender
+
+        def excluded(address: str) -> bool:
+            return (
+                address == sender
+                or self._mailboxes.is_ours(address)
+                or policy.agent_for(address) is not None
+            )
+
+        added = accept_cc(
+            context,
+            (*context.parsed.to, *context.parsed.cc),
+            max_cc=self._max_cc,
+            excluded=excluded,
+            roles=roles,
+        )
+        context.cc_added.extend(added)

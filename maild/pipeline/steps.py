@@ -22,7 +22,7 @@ from maild.pipeline.context import IntakeContext
 from maild.pipeline.delivery import Job
 from maild.pipeline.errors import Duplicate, Unprocessable
 from maild.pipeline.mailboxes import MailboxDirectory
-from maild.pipeline.participation import choose_cc, refused_event
+from maild.pipeline.participation import AcceptCc, JoinThread
 from maild.pipeline.storing import store_mail
 from maild.ticketing.notify import Notifier
 from outbound.compose import new_ticket_token, token_from_message_id
@@ -293,85 +293,6 @@ class OpenTicket:
             )
         else:
             context.record("ticket.created", subject=subject)
-
-
-class JoinThread:
-    """Whoever proved they received our mail (they answered our Message-ID or wrote to the
-    token address) and is not yet on the ticket joins it as a Cc, within ``max_cc``."""
-
-    name = "join-thread"
-
-    def __init__(self, config: Config, mailboxes: MailboxDirectory) -> None:
-        self._max_cc = config.maild.max_cc
-        self._mailboxes = mailboxes
-
-    def __call__(self, context: IntakeContext) -> None:
-        ticket = context.ticket
-        assert ticket is not None
-        if context.created or context.automated is not None or context.suspect:
-            return
-        if context.threaded_by not in ("message-id", "reply-token"):
-            return
-        if self._mailboxes.is_ours(context.sender):
-            return
-        roles = tickets.participant_roles(context.connection, ticket.id)
-        if context.sender in roles:
-            return
-        if sum(1 for role in roles.values() if role == ParticipantRole.CC) >= self._max_cc:
-            context.record("participant.cc_not_accepted", **refused_event((context.sender,)))
-            return
-        tickets.insert_participants(
-            context.connection,
-            ticket.id,
-            [(context.sender, context.sender_name, ParticipantRole.CC)],
-        )
-        context.record("participant.added", address=context.sender)
-
-
-class AcceptCc:
-    """The people a customer's mail addresses (To and Cc) join the ticket as Cc: on a new
-    ticket, and on a reply from the requester or an accepted Cc, within ``[maild] max_cc``
-    (see :mod:`maild.pipeline.participation`). Nobody else's mail adds anyone."""
-
-    name = "accept-cc"
-
-    def __init__(self, config: Config, mailboxes: MailboxDirectory) -> None:
-        self._max_cc = config.maild.max_cc
-        self._mailboxes = mailboxes
-
-    def __call__(self, context: IntakeContext) -> None:
-        ticket = context.ticket
-        assert ticket is not None
-        if context.automated is not None or context.suspect or context.agent is not None:
-            return
-        roles = tickets.participant_roles(context.connection, ticket.id)
-        if roles.get(context.sender) not in (ParticipantRole.REQUESTER, ParticipantRole.CC):
-            return
-        policy = context.policy
-        choice = choose_cc(
-            (*context.parsed.to, *context.parsed.cc),
-            roles,
-            sender=context.sender,
-            max_cc=self._max_cc,
-            excluded=lambda a: self._mailboxes.is_ours(a) or policy.agent_for(a) is not None,
-        )
-        if choice.accepted:
-            tickets.insert_participants(
-                context.connection,
-                ticket.id,
-                [(cc.key, cc.name, ParticipantRole.CC) for cc in choice.accepted],
-            )
-            for cc in choice.accepted:
-                context.record("participant.added", address=cc.key, by=context.sender)
-            context.cc_added.extend(cc.key for cc in choice.accepted)
-        if choice.refused:
-            log.warning(
-                "%d Cc address(es) past max_cc = %d not accepted",
-                len(choice.refused),
-                self._max_cc,
-                extra={"ticket": ticket.number},
-            )
-            context.record("participant.cc_not_accepted", **refused_event(choice.refused))
 
 
 class UpdateStatus:
