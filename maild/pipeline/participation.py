@@ -136,10 +136,15 @@ class AcceptCc:
         assert ticket is not None
         if context.automated is not None or context.suspect or context.agent is not None:
             return
-        roles = tickets.participant_roles(context.connection, ticket.id)
-        if roles.get(context.sender) not in (ParticipantRole.REQUESTER, ParticipantRole.CC):
+        policy, sender, parsed = context.policy, context.sender, context.parsed
+        if all(self._mailboxes.is_ours(a.key) for a in (*parsed.to, *parsed.cc)):
+            return  # the usual mail: to support only (and no query on the hot path)
+        if context.created:
+            roles: Mapping[str, ParticipantRole] = {sender: ParticipantRole.REQUESTER}
+        else:
+            roles = tickets.participant_roles(context.connection, ticket.id)
+        if roles.get(sender) not in (ParticipantRole.REQUESTER, ParticipantRole.CC):
             return
-        policy, sender = context.policy, context.sender
 
         def excluded(address: str) -> bool:
             return (
@@ -150,7 +155,7 @@ class AcceptCc:
 
         added = accept_cc(
             context,
-            (*context.parsed.to, *context.parsed.cc),
+            (*parsed.to, *parsed.cc),
             max_cc=self._max_cc,
             excluded=excluded,
             roles=roles,
