@@ -6,6 +6,7 @@ error names the key path and the offending value, e.g. ``smtp.listen: ... got 'n
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -51,6 +52,32 @@ def _check_address(value: str) -> str:
     return value.lower()
 
 
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def _is_host(host: str) -> bool:
+    """An IPv4 address, an IPv6 address in brackets, or a host name of RFC 1123 labels
+    (whose last label is not all digits: ``999.1.1.1`` is a bad address, not a name)."""
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return False
+        return True
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        pass
+    else:
+        return True
+    labels = host.removesuffix(".").split(".")
+    return (
+        len(host) <= 253
+        and all(_HOST_LABEL.match(label) for label in labels)
+        and not labels[-1].isdigit()
+    )
+
+
 def _check_listen(value: str) -> str:
     """``host:port`` (IPv6 as ``[::1]:port``) or empty to disable."""
     if value == "":
@@ -58,6 +85,11 @@ def _check_listen(value: str) -> str:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ValueError(f"expected 'host:port' or an empty string, got {value!r}")
+    if not _is_host(host):
+        raise ValueError(
+            f"{host!r} is neither an IP address nor a host name "
+            f"(IPv6 goes in brackets: '[::1]:{port}'), got {value!r}"
+        )
     return value
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import AsyncIterator
 
 from maild.clock import Clock, SystemClock
@@ -23,23 +24,35 @@ from maild.receiver.limits import ReceiverLimits
 from maild.receiver.server import Listener, start_listener
 from maild.runtime import Runtime
 from maild.scheduler import Scheduler, SlaRun
+from outbound.outbox import FlushReport
 from outbound.transport import Transport
 
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 30.0
 # After a commit wakes the outbox, wait this long for more to gather: under load one flush
-# (two short transactions) then sends many messages instead of one each.
+# (two short transactions) then sends many messages instead of one each. The default of
+# ``Service(outbox_gather=…)``; the tests' daemon passes 0 so a send is not a second's wait.
 OUTBOX_GATHER_SECONDS = 1.0
 
 
 class Service:
     def __init__(
-        self, config: Config, clock: Clock | None = None, *, transport: Transport | None = None
+        self,
+        config: Config,
+        clock: Clock | None = None,
+        *,
+        transport: Transport | None = None,
+        outbox_gather: float = OUTBOX_GATHER_SECONDS,
     ) -> None:
+        if outbox_gather < 0:
+            raise ValueError("outbox_gather must not be negative")
         self.config = config
         self.clock = clock or SystemClock()
         self._transport = transport
+        self._outbox_gather = outbox_gather
+        # One flush at a time: the worker's and one asked for from elsewhere (a test).
+        self._flush_lock = threading.Lock()
         self.listeners: dict[str, Listener] = {}
         # One set of flood limits for SMTP and LMTP together: the memory is the process's.
         self.limits = ReceiverLimits(
@@ -63,7 +76,7 @@ class Service:
         with Runtime.open(self.config, self.clock, transport=self._transport) as runtime:
             self.runtime = runtime
             runtime.on_commit(lambda results: self._wake_outbox(loop, results))
-            outbox_task = asyncio.create_task(self._outbox_loop(runtime), name="outbox")
+            outbox_task = asyncio.create_task(self._outbox_loop(), name="outbox")
             self.scheduler = Scheduler(
                 runtime, on_mail_queued=lambda: loop.call_soon_threadsafe(self._outbox_wake.set)
             ).start()
@@ -87,6 +100,15 @@ class Service:
         ``ManualClock`` and call this instead of waiting for the scheduler)."""
         assert self.scheduler is not None, "the service is not running"
         return self.scheduler.run_sla_jobs()
+
+    def flush_outbox(self) -> FlushReport:
+        """Send what the outbox holds due now, and return once it is sent (or retried, or
+        dead). Safe from any thread: a flush the worker has in progress finishes first, so
+        nothing due is still on its way to the relay when this returns. (Two flushes could
+        not send a row twice anyway: a claim leases its rows.)"""
+        assert self.runtime is not None, "the service is not running"
+        with self._flush_lock:
+            return self.runtime.outbox.flush()
 
     async def serve_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -145,17 +167,17 @@ class Service:
         if any(result.outcome is Outcome.NEW_TICKET for result in results):
             loop.call_soon_threadsafe(self._outbox_wake.set)
 
-    async def _outbox_loop(self, runtime: Runtime) -> None:
+    async def _outbox_loop(self) -> None:
         interval = self.config.outbound.flush_interval
         while not self._outbox_stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outbox_wake.wait(), interval)
-                if not self._outbox_stopping:
-                    await asyncio.sleep(OUTBOX_GATHER_SECONDS)
+                if not self._outbox_stopping and self._outbox_gather:
+                    await asyncio.sleep(self._outbox_gather)
             self._outbox_wake.clear()
             if self._outbox_stopping:
                 return
             try:
-                await asyncio.to_thread(runtime.outbox.flush)
+                await asyncio.to_thread(self.flush_outbox)
             except Exception:
                 log.exception("outbox flush failed; will try again")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 import secrets
 import unicodedata
@@ -32,8 +33,10 @@ __all__ = [
     "OutgoingAttachment",
     "OutgoingMail",
     "TokenAddress",
+    "agent_thread_root_id",
     "compose",
     "make_message_id",
+    "make_ticketless_id",
     "new_ticket_token",
     "new_verp_id",
     "parse_token_local_part",
@@ -230,12 +233,7 @@ def make_message_id(token: str, domain: str) -> str:
     """``<maild-{token}.{random}@{domain}>``: a reply naming it finds the ticket by token."""
     if not _TOKEN.fullmatch(token):
         raise ValueError("a ticket token is 20 to 32 characters of [a-z0-9]")
-    domain = _clean(domain).strip()
-    if not domain.isascii():
-        domain = domain.encode("idna").decode("ascii")
-    if not _DOMAIN.fullmatch(domain):
-        raise ValueError(f"malformed Message-ID domain {domain!r}")
-    return f"<maild-{token}.{secrets.token_urlsafe(12)}@{domain}>"
+    return f"<maild-{token}.{secrets.token_urlsafe(12)}@{_id_domain(domain)}>"
 
 
 _VERP_ID = re.compile(r"[a-z2-7]{10}")
@@ -278,6 +276,29 @@ def parse_token_local_part(detail: str) -> TokenAddress | None:
     if dash and not _VERP_ID.fullmatch(verp_id):
         return None
     return TokenAddress(token, verp_id or None)
+
+
+def agent_thread_root_id(token: str, address: str, domain: str) -> str:
+    """``<maild-{token}.n{hash}@{domain}>``: the Message-ID of the first notice about a
+    ticket to ``address``. The same every time, so later notices can name it before knowing
+    whether it was sent, and each agent's client threads the ticket on its own."""
+    digest = hashlib.sha256(f"{token}\0{address.lower()}".encode()).hexdigest()[:20]
+    return f"<maild-{token}.n{digest}@{_id_domain(domain)}>"
+
+
+def make_ticketless_id(domain: str) -> str:
+    """``<maild-notice.{random}@{domain}>``: mail about no ticket (an admin notice, the error
+    reply to an agent's mail that found none). It carries no token: a reply finds nothing."""
+    return f"<maild-notice.{secrets.token_hex(12)}@{_id_domain(domain)}>"
+
+
+def _id_domain(domain: str) -> str:
+    domain = _clean(domain).strip()
+    if not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")
+    if not _DOMAIN.fullmatch(domain):
+        raise ValueError(f"malformed Message-ID domain {domain!r}")
+    return domain
 
 
 def token_from_message_id(message_id: str) -> str | None:

@@ -11,6 +11,7 @@ Imports ``storage`` and ``outbound`` only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,13 +39,16 @@ def held_back(
     address: str,
     now: datetime,
     limits: AutomaticMailLimits,
+    *,
+    kinds: Sequence[str],
 ) -> str | None:
-    """Why automatic mail to ``address`` must not be queued now, or None when it may."""
+    """Why automatic mail to ``address`` must not be queued now, or None when it may.
+    ``kinds``: the kinds of mail that count against the budget."""
     connection = executor if isinstance(executor, Connection) else executor.connection()
     if tickets.is_bouncing(connection, address):
         return "address is bouncing"
     since = now - WINDOW
-    if automatic_sent_since(executor, address, since) >= limits.per_address:
+    if automatic_sent_since(executor, address, since, kinds) >= limits.per_address:
         log.warning(
             "automatic mail to %s held back: %d per hour already", address, limits.per_address
         )
@@ -52,7 +56,7 @@ def held_back(
     domain = address.rpartition("@")[2]
     if (
         limits.per_domain
-        and automatic_sent_to_domain_since(executor, domain, since) >= limits.per_domain
+        and automatic_sent_to_domain_since(executor, domain, since, kinds) >= limits.per_domain
     ):
         log.warning(
             "automatic mail to %s held back: %d per hour to %s already",

@@ -33,7 +33,7 @@ from outbound.transport import (
     Transport,
 )
 from storage.engine import WRITE_OPTION
-from storage.models import OutboxMessage, OutboxStatus
+from storage.models import OutboxMessage, OutboxStatus, Ticket
 
 __all__ = [
     "FlushReport",
@@ -58,6 +58,14 @@ def default_backoff(attempt: int) -> timedelta:
 
 
 _INSERT = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id)
+# The ticket's number for the log (ids mean nothing to an operator); a subquery, not a join,
+# so FOR UPDATE locks outbox rows only.
+_TICKET_NUMBER = (
+    select(Ticket.number)
+    .where(Ticket.id == OutboxMessage.ticket_id)
+    .scalar_subquery()
+    .label("ticket_number")
+)
 
 
 def normalised_address(address: str) -> str:
@@ -157,6 +165,7 @@ _RECENT_AUTOMATIC = (
         OutboxMessage.__table__.c.primary_recipient == bindparam("address"),
         OutboxMessage.__table__.c.automatic.is_(True),
         OutboxMessage.__table__.c.created_at > bindparam("since"),
+        OutboxMessage.__table__.c.kind.in_(bindparam("kinds", expanding=True)),
     )
 )
 
@@ -168,25 +177,32 @@ _RECENT_AUTOMATIC_TO_DOMAIN = (
         OutboxMessage.__table__.c.recipient_domain == bindparam("domain"),
         OutboxMessage.__table__.c.automatic.is_(True),
         OutboxMessage.__table__.c.created_at > bindparam("since"),
+        OutboxMessage.__table__.c.kind.in_(bindparam("kinds", expanding=True)),
     )
 )
 
 
-def automatic_sent_since(executor: Connection | Session, address: str, since: datetime) -> int:
-    """How many automatic messages to ``address`` (normalised: sub-addresses count as the
-    address) were queued after ``since``: what the per-address limit (invariant 3) counts,
-    a guard against loops with auto-responders that do not mark their replies."""
+def automatic_sent_since(
+    executor: Connection | Session, address: str, since: datetime, kinds: Sequence[str]
+) -> int:
+    """How many automatic messages of ``kinds`` to ``address`` (normalised: sub-addresses
+    count as the address) were queued after ``since``: what the per-address limit
+    (invariant 3) counts, a guard against loops with auto-responders that do not mark their
+    replies."""
     return executor.execute(
-        _RECENT_AUTOMATIC, {"address": normalised_address(address), "since": since}
+        _RECENT_AUTOMATIC,
+        {"address": normalised_address(address), "since": since, "kinds": list(kinds)},
     ).scalar_one()
 
 
 def automatic_sent_to_domain_since(
-    executor: Connection | Session, domain: str, since: datetime
+    executor: Connection | Session, domain: str, since: datetime, kinds: Sequence[str]
 ) -> int:
-    """How many automatic messages to addresses at ``domain`` were queued after ``since``."""
+    """How many automatic messages of ``kinds`` to addresses at ``domain`` were queued after
+    ``since``."""
     return executor.execute(
-        _RECENT_AUTOMATIC_TO_DOMAIN, {"domain": domain.strip().lower(), "since": since}
+        _RECENT_AUTOMATIC_TO_DOMAIN,
+        {"domain": domain.strip().lower(), "since": since, "kinds": list(kinds)},
     ).scalar_one()
 
 
@@ -224,6 +240,7 @@ class _Claimed:
     recipients: tuple[str, ...]
     raw: bytes
     attempts: int  # counting the one about to be made
+    ticket_number: int | None = None  # what logs name: the number an operator knows
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +322,7 @@ class OutboxWorker:
                     OutboxMessage.recipients,
                     OutboxMessage.raw,
                     OutboxMessage.attempts,
+                    _TICKET_NUMBER,
                 )
                 .where(
                     OutboxMessage.status == OutboxStatus.PENDING,
@@ -332,6 +350,7 @@ class OutboxWorker:
                 recipients=tuple(row.recipients),
                 raw=row.raw,
                 attempts=row.attempts + 1,
+                ticket_number=row.ticket_number,
             )
             for row in rows
         ]
@@ -357,7 +376,10 @@ class OutboxWorker:
                     return outcomes, True
             except Exception as exc:  # a transport bug must not stop the outbox
                 log.exception(
-                    "outbox #%d (ticket %s): unexpected send failure", item.id, item.ticket_id
+                    "outbox #%d (ticket #%s): unexpected send failure",
+                    item.id,
+                    item.ticket_number,
+                    extra={"ticket": item.ticket_number},
                 )
                 outcomes.append(self._retry(item, exc, None))
             else:
@@ -366,12 +388,13 @@ class OutboxWorker:
 
     def _sent(self, item: _Claimed) -> _Outcome:
         log.info(
-            "outbox #%d (ticket %s, %s %s) sent to %s",
+            "outbox #%d (ticket #%s, %s %s) sent to %s",
             item.id,
-            item.ticket_id,
+            item.ticket_number,
             item.kind,
             item.message_id,
             ", ".join(item.recipients),
+            extra={"ticket": item.ticket_number},
         )
         return _Outcome(item, "sent", {"status": OutboxStatus.SENT, "sent_at": self._now()})
 
@@ -379,13 +402,14 @@ class OutboxWorker:
         self, item: _Claimed, error: str, recipients: tuple[str, ...] | None = None
     ) -> _Outcome:
         log.error(
-            "outbox #%d (ticket %s, %s %s) is dead after %d attempt(s): %s",
+            "outbox #%d (ticket #%s, %s %s) is dead after %d attempt(s): %s",
             item.id,
-            item.ticket_id,
+            item.ticket_number,
             item.kind,
             item.message_id,
             item.attempts,
             error,
+            extra={"ticket": item.ticket_number},
         )
         values: dict[str, Any] = {
             "status": OutboxStatus.DEAD,
@@ -403,14 +427,15 @@ class OutboxWorker:
             return self._dead(item, error, recipients)
         next_attempt_at = self._now() + self._backoff(item.attempts)
         log.warning(
-            "outbox #%d (ticket %s, %s %s) attempt %d failed, next at %s: %s",
+            "outbox #%d (ticket #%s, %s %s) attempt %d failed, next at %s: %s",
             item.id,
-            item.ticket_id,
+            item.ticket_number,
             item.kind,
             item.message_id,
             item.attempts,
             next_attempt_at.isoformat(),
             error,
+            extra={"ticket": item.ticket_number},
         )
         values: dict[str, Any] = {
             "next_attempt_at": next_attempt_at,

@@ -12,11 +12,12 @@ Pure: imports only the standard library, reads no clock.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import re
 from datetime import UTC, datetime
 
-__all__ = ["thread_index", "thread_topic"]
+__all__ = ["continue_thread_index", "thread_index", "thread_topic"]
 
 # Reply and forward prefixes as mail clients in the languages we meet write them: English,
 # German (AW, WG, Antw), Nordic (SV, VS), Dutch (Antw), French (TR), Italian (RIF). Outlook
@@ -31,6 +32,7 @@ _SPACES = re.compile(r"\s+")
 
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 _GUID_DOMAIN = b"maild thread-index v1\x00"
+_MAX_INDEX_BYTES = 22 + 5 * 100  # a conversation 100 replies deep; longer is no index
 _SHORT_DELTA_LIMIT = 1 << 49  # 100-ns units, about 1.78 years: beyond it the coarse code
 
 
@@ -76,6 +78,24 @@ def thread_index(seed: str, started_at: datetime, sent_at: datetime | None = Non
     if sent_at is not None:
         index += _child_block(seed, header_time << 24, _filetime(sent_at, "sent_at"))
     return base64.b64encode(index).decode("ascii")
+
+
+def continue_thread_index(parent: str, sent_at: datetime) -> str | None:
+    """``parent`` (the Thread-Index of the mail we answer, an Outlook user's, say) with one
+    child block more: Outlook then shows our answer in that very conversation. None when
+    ``parent`` is not a well-formed index (22 bytes and 5 per level, base64), so the caller
+    falls back to its own."""
+    try:
+        raw = base64.b64decode(parent.strip(), validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    if len(raw) < 22 or (len(raw) - 22) % 5 or len(raw) > _MAX_INDEX_BYTES:
+        return None
+    header_time = int.from_bytes(raw[1:6], "big")
+    seed = raw[6:22].hex()
+    return base64.b64encode(
+        raw + _child_block(seed, header_time << 24, _filetime(sent_at, "sent_at"))
+    ).decode("ascii")
 
 
 def _filetime(when: datetime, what: str) -> int:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from storage.models import (
     Attachment,
-    Event,
     Message,
     MessageKind,
     OutboxMessage,
@@ -98,7 +96,6 @@ _INSERT_TICKET = insert(_tickets).returning(_tickets.c.id)
 _INSERT_MESSAGE = insert(_messages).returning(_messages.c.id)
 _INSERT_PARTICIPANT = insert(Participant.__table__)
 _INSERT_ATTACHMENT = insert(Attachment.__table__)
-_INSERT_EVENT = insert(Event.__table__)
 
 
 def duplicate_of(connection: Connection, mailbox: str, dedup_key: str) -> int | None:
@@ -228,10 +225,6 @@ def insert_ticket(connection: Connection, **values: Any) -> int:
     return connection.execute(_INSERT_TICKET, values).scalar_one()
 
 
-def update_ticket(connection: Connection, ticket_id: int, **values: Any) -> None:
-    connection.execute(update(_tickets).where(_tickets.c.id == ticket_id), values)
-
-
 def insert_participants(
     connection: Connection, ticket_id: int, people: Iterable[tuple[str, str, ParticipantRole]]
 ) -> None:
@@ -256,18 +249,3 @@ def insert_message(connection: Connection, **values: Any) -> int:
 def insert_attachments(connection: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         connection.execute(_INSERT_ATTACHMENT, rows)
-
-
-def insert_events(
-    connection: Connection,
-    ticket_id: int,
-    at: datetime,
-    actor: str,
-    events: Iterable[tuple[str, dict[str, Any]]],
-) -> None:
-    rows = [
-        {"ticket_id": ticket_id, "at": at, "actor": actor, "kind": kind, "data": data}
-        for kind, data in events
-    ]
-    if rows:
-        connection.execute(_INSERT_EVENT, rows)

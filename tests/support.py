@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from maild.clock import Clock
 from maild.config import Config
 from maild.service import Service
+from outbound.outbox import FlushReport
 
 WAIT = 10.0
 
@@ -125,10 +126,16 @@ def eventually(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
 
 
 class DaemonThread:
-    """``maild serve`` in a background thread with its own event loop."""
+    """``maild serve`` in a background thread with its own event loop.
 
-    def __init__(self, config: Config, clock: Clock | None = None) -> None:
-        self.service = Service(config, clock)
+    The outbox sends as soon as a commit wakes it (no gather delay, unlike the daemon's
+    second): a test that waits for mail at the sink waits for delivery, not for a clock.
+    A test that wants everything queued so far sent calls :meth:`flush_outbox`."""
+
+    def __init__(
+        self, config: Config, clock: Clock | None = None, *, outbox_gather: float = 0.0
+    ) -> None:
+        self.service = Service(config, clock, outbox_gather=outbox_gather)
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
@@ -187,8 +194,10 @@ class DaemonThread:
         with self.smtp() as client:
             return client.sendmail(mail_from, list(rcpt_tos), raw)
 
-    def flush_outbox(self) -> None:
-        self.runtime.outbox.flush()
+    def flush_outbox(self) -> FlushReport:
+        """Send everything due now and return when it has reached the relay (or failed):
+        a flush the daemon's own worker has in progress finishes first."""
+        return self.service.flush_outbox()
 
 
 def toml_value(item: Any) -> str:

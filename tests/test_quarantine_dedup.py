@@ -6,8 +6,8 @@ import hashlib
 
 from sqlalchemy import Engine, select, text
 
-from maild.pipeline.quarantine import held_query
 from storage.models import QuarantinedMessage
+from storage.quarantine import held_query
 from tests.support import DaemonThread
 
 # No From header: quarantined on every delivery.

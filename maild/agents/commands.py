@@ -12,8 +12,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete
-
 from maild.agents.canned import CannedError, CannedResponses
 from maild.agents.merge import MergeError, merge_target, merge_tickets
 from maild.config import Config
@@ -27,12 +25,10 @@ from parsing.commands import Command, tag_changes
 from parsing.commands import merge_target as merge_number
 from parsing.ticketref import format_ticket_tag
 from rules.config import Agent, AssignSpec
-from storage import tickets
-from storage.models import Participant, ParticipantRole, TicketStatus
+from storage import tickets, workflow
+from storage.models import ParticipantRole, TicketStatus
 
 log = logging.getLogger(__name__)
-
-_participants = Participant.__table__
 
 
 class CommandFailed(Exception):
@@ -156,14 +152,7 @@ class CommandRunner:
             return
         if address == self.record.requester.lower():
             raise CommandFailed("the requester cannot be removed")
-        removed = connection.execute(
-            delete(_participants).where(
-                _participants.c.ticket_id == ticket_id,
-                _participants.c.address == address,
-                _participants.c.role == ParticipantRole.CC,
-            )
-        ).rowcount
-        if not removed:
+        if not workflow.remove_cc(connection, ticket_id, address):
             raise CommandFailed(f"{address} is not a Cc of this ticket")
         self.editor.record_event("participant.removed", address=address)
 

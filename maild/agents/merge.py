@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection
 
 from maild.config import Config
 from maild.pipeline.context import IntakeContext
@@ -26,19 +26,13 @@ from maild.ticketing.customer_mail import (
 )
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.record import TicketRecord, find_ticket, load_ticket
-from outbound.compose import AddressError
 from outbound.templating import TemplateRenderer
 from parsing.ticketref import format_ticket_tag
 from rules.config import RulesConfig
-from storage.models import Event, Message, OutboxMessage, Participant, ParticipantRole, TicketStatus
+from storage.merge import move_ticket_contents
+from storage.models import TicketStatus
 
 log = logging.getLogger(__name__)
-
-_messages, _events, _outbox = Message.__table__, Event.__table__, OutboxMessage.__table__
-_participants = Participant.__table__
-_PEOPLE = select(_participants.c.id, _participants.c.address, _participants.c.role).where(
-    _participants.c.ticket_id == bindparam("ticket_id")
-)
 
 
 class MergeError(Exception):
@@ -95,59 +89,31 @@ def merge_tickets(
         },
     )
     if recipients:
-        try:
-            queue_customer_mail(
-                connection,
-                thread_of=source,
-                reply_ticket=target,
-                recipients=recipients,
-                mail=CustomerMail(
-                    from_name=box.name if box else source.mailbox,
-                    subject=f"{tag} {source.subject}",
-                    text=rendered.text,
-                    html=rendered.html,
-                    auto_submitted="auto-generated",
-                    kind="merged",
-                ),
-                now=now,
-            )
-        except AddressError as error:
-            log.warning("no merge notice: %s", error, extra={"ticket": source.number})
-    moved = _move(connection, source, target)
+        queued = queue_customer_mail(
+            connection,
+            config,
+            thread_of=source,
+            reply_ticket=target,
+            recipients=recipients,
+            mail=CustomerMail(
+                from_name=box.name if box else source.mailbox,
+                subject=f"{tag} {source.subject}",
+                text=rendered.text,
+                html=rendered.html,
+                kind="merged",
+            ),
+            now=now,
+        )
+        if queued.reason is not None:
+            log.warning("no merge notice: %s", queued.reason, extra={"ticket": source.number})
+    moved = move_ticket_contents(connection, source.id, target.id)
     editor.set_status(TicketStatus.CLOSED)
     editor.merge_into(target.id)
     editor.record_event("ticket.merged", into=target.number, **moved)
-    target_editor = TicketEditor(connection, target, now, editor.actor)
+    # The target's event joins the source editor's log: one trail, in order.
+    target_editor = TicketEditor(connection, target, now, editor.actor, events=editor.event_log)
     target_editor.record_event("ticket.merged_from", ticket=source.number, **moved)
     target_editor.save()
     log.info(
         "ticket #%s merged into #%s", source.number, target.number, extra={"ticket": source.number}
     )
-
-
-def _move(connection: Connection, source: TicketRecord, target: TicketRecord) -> dict[str, int]:
-    """Messages, events, outgoing mail and new participants from ``source`` to ``target``."""
-    messages = connection.execute(
-        update(_messages).where(_messages.c.ticket_id == source.id).values(ticket_id=target.id)
-    ).rowcount
-    connection.execute(
-        update(_events).where(_events.c.ticket_id == source.id).values(ticket_id=target.id)
-    )
-    connection.execute(
-        update(_outbox).where(_outbox.c.ticket_id == source.id).values(ticket_id=target.id)
-    )
-    on_target = {row.address for row in connection.execute(_PEOPLE, {"ticket_id": target.id})}
-    joined = 0
-    for row in connection.execute(_PEOPLE, {"ticket_id": source.id}).all():
-        if row.address in on_target:
-            connection.execute(delete(_participants).where(_participants.c.id == row.id))
-            continue
-        role = ParticipantRole.CC if row.role == ParticipantRole.REQUESTER else row.role
-        connection.execute(
-            update(_participants)
-            .where(_participants.c.id == row.id)
-            .values(ticket_id=target.id, role=role)
-        )
-        on_target.add(row.address)
-        joined += 1
-    return {"messages": messages, "participants": joined}

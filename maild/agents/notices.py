@@ -1,23 +1,24 @@
-"""The automatic reply to an agent whose mail maild could not carry out (``agent_error``)."""
+"""The automatic reply to an agent whose mail maild could not carry out (``agent_error``).
+
+An agent always learns that their mail did nothing (unless their address bounces): the
+reply is never held back by the hourly budget that protects customers from loops
+(:data:`outbound.ticketmail.KINDS`).
+"""
 
 from __future__ import annotations
 
 import logging
-import secrets
-from datetime import timedelta
 
 from maild.config import Config, MailboxConfig
 from maild.pipeline.context import IntakeContext
-from maild.ticketing.customer_mail import make_message_id, token_address
+from maild.ticketing.mail import mail_ticket, queue
 from maild.ticketing.record import TicketRecord
-from outbound.compose import AddressError, OutgoingMail, compose
-from outbound.outbox import automatic_sent_since, enqueue
 from outbound.templating import TemplateRenderer
+from outbound.threads import answer_threading
+from outbound.ticketmail import TicketMail
 from parsing.ticketref import format_ticket_tag
 
 log = logging.getLogger(__name__)
-
-WINDOW = timedelta(hours=1)
 
 
 def queue_agent_error(
@@ -28,16 +29,13 @@ def queue_agent_error(
     mailbox: MailboxConfig,
     errors: list[str],
     record: TicketRecord | None,
+    undelivered: bool = False,
 ) -> bool:
-    """Tell the agent why their mail was not carried out; False when it was held back (the
-    hourly limit of automatic mail per address, invariant 3) or cannot be addressed."""
+    """Tell the agent why their mail was not carried out (or not delivered); False when it
+    could not be queued (a bouncing or unusable address)."""
     parsed, agent = context.parsed, context.agent
     assert agent is not None and parsed.from_ is not None
     address = parsed.from_.address
-    since = context.now - WINDOW
-    if automatic_sent_since(context.connection, address, since) >= config.maild.auto_reply_limit:
-        log.warning("error reply to agent %s held back: hourly limit reached", address)
-        return False
     tag = format_ticket_tag(config.maild.ticket_prefix, record.number) if record else ""
     rendered = renderer.render(
         "agent_error",
@@ -48,48 +46,29 @@ def queue_agent_error(
             "errors": errors,
             "unthreaded": record is None,
             "mailbox_name": mailbox.name,
+            "undelivered": undelivered,
         },
     )
-    domain = mailbox.domain
-    if record is not None:
-        message_id = make_message_id(record)
-        reply_to: str | None = token_address(record.mailbox, record.token)
-    else:
-        message_id = f"<maild-notice.{secrets.token_hex(12)}@{domain}>"
-        reply_to = None
-    references = list(parsed.references)
-    if parsed.message_id:
-        references.append(parsed.message_id)
     subject = (
         parsed.subject if parsed.subject.lower().startswith("re:") else f"Re: {parsed.subject}"
     )
-    mail = OutgoingMail(
-        from_name=mailbox.name,
-        from_address=mailbox.address,
-        to=((parsed.from_.name, address),),
-        subject=f"Not carried out: {subject}",
-        text=rendered.text,
-        html=rendered.html,
-        message_id=message_id,
-        in_reply_to=parsed.message_id,
-        references=tuple(references),
-        reply_to=reply_to,
-        auto_submitted="auto-replied",
-        date=context.now,
-    )
-    try:
-        raw = compose(mail)
-    except AddressError as error:
-        log.warning("no error reply to agent %s: %s", address, error)
-        return False
-    enqueue(
+    queued = queue(
         context.connection,
-        ticket_id=record.id if record else None,
-        kind="agent_error",
-        message_id=message_id,
-        mail_from=reply_to or mailbox.address,
-        recipients=[address],
-        raw=raw,
-        now=context.now,
+        config,
+        TicketMail(
+            kind="agent_error",
+            ticket=mail_ticket(record) if record is not None else None,
+            recipients=[(parsed.from_.name, address)],
+            from_name=mailbox.name,
+            from_address=mailbox.address,
+            subject=f"{'Not delivered' if undelivered else 'Not carried out'}: {subject}",
+            text=rendered.text,
+            html=rendered.html,
+            threading=answer_threading(parsed.message_id, parsed.references),
+        ),
+        context.now,
     )
+    if not queued.sent_to:
+        log.warning("no error reply to agent %s: %s", address, queued.reason)
+        return False
     return True

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
 from maild.agents.canned import CannedResponses
 from maild.agents.commands import CommandRunner, CommandsDone
@@ -36,20 +36,18 @@ from maild.ticketing.customer_mail import CustomerMail, customer_recipients, que
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.notify import Notifier
 from maild.ticketing.record import TicketRecord, load_ticket
-from outbound.compose import AddressError, OutgoingAttachment
+from outbound.compose import OutgoingAttachment
 from outbound.templating import TemplateRenderer
 from parsing.commands import CommandBlock, parse_commands
 from parsing.ticketref import format_ticket_tag
 from rules.config import Agent
 from rules.model import EventKind
-from storage import tickets
-from storage.models import MessageKind, ParticipantRole, Ticket, TicketStatus
+from storage import tickets, workflow
+from storage.models import MessageKind, ParticipantRole, TicketStatus
 from storage.tickets import TicketView
 
 log = logging.getLogger(__name__)
 
-_tickets = Ticket.__table__
-_MERGED_INTO = select(_tickets.c.merged_into_id).where(_tickets.c.id == bindparam("ticket_id"))
 _ANSWERED = frozenset({TicketStatus.NEW, TicketStatus.OPEN})
 NOT_THREADED = "agent mail that belongs to no ticket"
 
@@ -88,7 +86,7 @@ class FollowMerged:
         if ticket is None or ticket.status != TicketStatus.CLOSED:
             return
         seen = {ticket.id}
-        target_id = context.connection.execute(_MERGED_INTO, {"ticket_id": ticket.id}).scalar()
+        target_id = workflow.merged_into(context.connection, ticket.id)
         while target_id is not None and target_id not in seen:
             seen.add(target_id)
             record = load_ticket(context.connection, target_id)
@@ -182,9 +180,12 @@ class AgentMail:
         relays = self._relays(block.is_note, block.wants_send, to_note, box)
         done = CommandsDone()
         withheld: Withheld | None = None
-        editor = TicketEditor(connection, record, context.now, actor)
+        # One channel for this mail's events: what happened before (a merged ticket
+        # followed), the commands, the answer; written in that order at the end.
+        events = context.events
+        editor = TicketEditor(connection, record, context.now, actor, events=events)
         if not errors:
-            savepoint = connection.begin_nested()
+            savepoint, mark = connection.begin_nested(), len(events)
             done = self._runner(context, editor, agent).run(block.commands)
             answer = _answer(done, block)
             if not done.errors and relays and done.merged_into is None and answer.strip():
@@ -193,8 +194,9 @@ class AgentMail:
                 withheld = withheld_reply(connection, record.id, agent, answer)
             if done.errors or withheld is not None:
                 savepoint.rollback()
+                events.discard_from(mark)
                 record = load_ticket(connection, record.id)
-                editor = TicketEditor(connection, record, context.now, actor)
+                editor = TicketEditor(connection, record, context.now, actor, events=events)
                 done = CommandsDone(errors=done.errors)
             else:
                 editor.save()
@@ -232,11 +234,10 @@ class AgentMail:
         editor.save()
         self._store(context, stored_on, kind, text)
         if stored_on.id != record.id:
-            target = TicketEditor(connection, stored_on, context.now, actor)
+            target = TicketEditor(connection, stored_on, context.now, actor, events=events)
             target.record_event("note.added", reason="merge")
-            target.save()
         self._join(connection, stored_on.id, agent)
-        tickets.insert_events(connection, stored_on.id, context.now, actor, context.events)
+        events.write(connection, ticket_id=stored_on.id, actor=actor, at=context.now)
         log.info(
             "agent %s: %s on ticket #%s",
             agent.address,
@@ -296,34 +297,37 @@ class AgentMail:
             connection, record.id, context.policy, self._mailboxes.is_ours
         )
         if not recipients:
-            editor.record_event("reply.not_sent", reason="no customer address to write to")
-            return False
+            reason = "no customer address to write to"
+            if tickets.is_bouncing(connection, record.requester):
+                reason = (
+                    f"mail to {record.requester} bounces; once it works again, "
+                    f"'maild participants clear {record.requester}' lets maild write to it"
+                )
+            return self._not_delivered(context, editor, box, reason)
         tag = format_ticket_tag(self._config.maild.ticket_prefix, record.number)
         display = box.agent_display_name.format(agent=agent.name or agent.address, mailbox=box.name)
         attachments = tuple(
             OutgoingAttachment(a.filename, a.content_type, a.data)
             for a in context.parsed.attachments
         )
-        try:
-            message_id = queue_customer_mail(
-                connection,
-                thread_of=record,
-                reply_ticket=record,
-                recipients=recipients,
-                mail=CustomerMail(
-                    from_name=display,
-                    subject=f"{tag} {record.subject}",
-                    text=text + "\n",
-                    auto_submitted=None,  # a person wrote it
-                    kind="reply",
-                    attachments=attachments,
-                ),
-                now=context.now,
-            )
-        except AddressError as error:
-            log.warning("agent reply not relayed: %s", error, extra={"ticket": record.number})
-            editor.record_event("reply.not_sent", reason=str(error))
-            return False
+        queued = queue_customer_mail(
+            connection,
+            self._config,
+            thread_of=record,
+            reply_ticket=record,
+            recipients=recipients,
+            mail=CustomerMail(
+                from_name=display,
+                subject=f"{tag} {record.subject}",
+                text=text + "\n",
+                kind="reply",
+                attachments=attachments,
+            ),
+            now=context.now,
+        )
+        if queued.message_id is None:
+            return self._not_delivered(context, editor, box, queued.reason or "no recipient")
+        message_id = queued.message_id
         editor.mark_first_response()
         if not status_set and record.status in _ANSWERED:
             editor.set_status(TicketStatus.PENDING)
@@ -334,6 +338,24 @@ class AgentMail:
             attachments=len(attachments),
         )
         return True
+
+    def _not_delivered(
+        self, context: IntakeContext, editor: TicketEditor, box: MailboxConfig, reason: str
+    ) -> bool:
+        """Nobody can get the answer: it stays a note, and the agent is told, by mail."""
+        record = editor.record
+        log.warning("agent reply not relayed: %s", reason, extra={"ticket": record.number})
+        editor.record_event("reply.not_sent", reason=reason)
+        queue_agent_error(
+            context,
+            config=self._config,
+            renderer=self._renderer,
+            mailbox=box,
+            errors=[reason],
+            record=record,
+            undelivered=True,
+        )
+        return False
 
     def _store(
         self, context: IntakeContext, record: TicketRecord, kind: MessageKind, text: str

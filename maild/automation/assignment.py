@@ -14,21 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, case, func, insert, select, update
+from sqlalchemy import Connection
 
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.notify import Recipient
 from rules.assignment import Pick, Workload, members, pick
 from rules.config import AssignSpec, RulesConfig
-from storage.models import AssignmentCursor, Ticket, TicketStatus
+from storage import assignment as stored
 
 if TYPE_CHECKING:  # actions.py imports this module
     from maild.automation.actions import TicketWork
 
 log = logging.getLogger(__name__)
 
-_tickets, _cursors = Ticket.__table__, AssignmentCursor.__table__
-OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 ALL_AGENTS = ""
 """The round-robin cursor key when a strategy runs over every agent (no team)."""
 
@@ -48,36 +46,6 @@ class Assignment:
 # --------------------------------------------------------------------------- database
 
 
-def workloads(connection: Connection, addresses: Iterable[str]) -> dict[str, Workload]:
-    """Open tickets (new, open, pending) and the last assignment of each agent, in one
-    grouped query over their tickets."""
-    wanted = sorted(set(addresses))
-    if not wanted:
-        return {}
-    open_count = func.sum(case((_tickets.c.status.in_(OPEN_STATUSES), 1), else_=0))
-    rows = connection.execute(
-        select(_tickets.c.assignee, open_count, func.max(_tickets.c.assigned_at))
-        .where(_tickets.c.assignee.in_(wanted))
-        .group_by(_tickets.c.assignee)
-    )
-    return {assignee: Workload(int(count or 0), last) for assignee, count, last in rows}
-
-
-def read_cursor(connection: Connection, key: str) -> int | None:
-    return connection.execute(
-        select(_cursors.c.position).where(_cursors.c.team == key)
-    ).scalar_one_or_none()
-
-
-def write_cursor(connection: Connection, key: str, position: int) -> None:
-    """Insert or update the round-robin position of ``key`` (a team, "" for all agents)."""
-    done = connection.execute(
-        update(AssignmentCursor).where(AssignmentCursor.team == key).values(position=position)
-    )
-    if done.rowcount == 0:
-        connection.execute(insert(AssignmentCursor).values(team=key, position=position))
-
-
 def choose(
     connection: Connection,
     policy: RulesConfig,
@@ -91,9 +59,14 @@ def choose(
     """Run ``strategy`` among ``team`` (every agent when None) on the stored workloads;
     persist the round-robin position unless ``persist`` is False (``maild rules test``)."""
     candidates = members(policy.agents, team)
-    loads = workloads(connection, (agent.address for agent in candidates))
+    loads = {
+        address: Workload(count, last_assigned)
+        for address, (count, last_assigned) in stored.workloads(
+            connection, (agent.address for agent in candidates)
+        ).items()
+    }
     key = team or ALL_AGENTS
-    last = read_cursor(connection, key) if strategy == "round_robin" else None
+    last = stored.round_robin_position(connection, key) if strategy == "round_robin" else None
     chosen = pick(
         strategy,
         policy.agents,
@@ -110,7 +83,7 @@ def choose(
         and chosen.round_robin_index != last
         and chosen.agent is not None
     ):
-        write_cursor(connection, key, chosen.round_robin_index)
+        stored.save_round_robin_position(connection, key, chosen.round_robin_index)
     return chosen
 
 

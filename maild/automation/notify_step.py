@@ -3,8 +3,8 @@
 A new ticket goes to its assignee, else its team, else the mailbox's ``notify_new`` ("all"
 active agents, or a team); a reply goes to the assignee, else the team, else
 ``notify_new``. Someone a rule already told about this mail ("assigned to you") is not told
-again, and automated mail and quiet sources (``maild import`` without ``--notify``) tell
-nobody.
+again. Automated mail is announced only when it opens a ticket (an alert from a monitoring
+system); quiet sources (``maild import`` without ``--notify``) tell nobody.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import logging
 
 from maild.config import Config
 from maild.pipeline.context import IntakeContext
-from maild.ticketing.editor import TicketEditor
 from maild.ticketing.notify import Notifier, Recipient
-from maild.ticketing.record import TicketRecord, load_ticket
+from maild.ticketing.record import TicketRecord
 from rules.config import RulesConfig
 
 log = logging.getLogger(__name__)
@@ -34,14 +33,16 @@ class NotifyAgents:
         self._notifier = notifier
 
     def __call__(self, context: IntakeContext) -> None:
-        if context.automated is not None or context.agent is not None or context.withheld:
+        if context.agent is not None or context.withheld:
+            return
+        # Automated mail is announced when it opens a ticket (a monitoring alert from a null
+        # sender must not sit unseen), never when it lands on one (an out-of-office reply).
+        if context.automated is not None and not context.created:
             return
         if not context.job.delivery.notify or not has_audience(context.policy):
             return
-        ticket = context.ticket
-        assert ticket is not None
         policy = context.policy
-        record = load_ticket(context.connection, ticket.id)
+        record = context.ticket_record()
         recipients = self.recipients(record, policy)
         who = context.sender_name or context.sender
         if context.created:
@@ -51,6 +52,8 @@ class NotifyAgents:
                 else context.sender
             )
             reason = f"New ticket from {sender}"
+            if context.automated is not None:
+                reason = f"New ticket from automated mail ({context.automated}) from {sender}"
         else:
             reason = f"{who} replied"
         sent = self._notifier.send(
@@ -63,11 +66,10 @@ class NotifyAgents:
             policy=policy,
             skip=context.notified,
             variables={"cc_added": list(context.cc_added)},
+            parent_index=next(iter(context.parsed.header_values("Thread-Index")), None),
         )
         if sent:
-            editor = TicketEditor(context.connection, record, context.now, "system")
-            editor.record_event("notification.queued", to=sent, reason=reason)
-            editor.save()
+            context.editor("system").record_event("notification.queued", to=sent, reason=reason)
             context.notified.update(sent)
 
     def recipients(self, record: TicketRecord, policy: RulesConfig) -> list[Recipient]:

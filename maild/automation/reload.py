@@ -9,16 +9,17 @@ through the outbox in a transaction of its own, while the previous rules keep ru
 from __future__ import annotations
 
 import logging
-from email.utils import make_msgid
 from typing import TYPE_CHECKING
 
-from outbound.compose import AddressError, OutgoingMail, compose
-from outbound.outbox import enqueue
+from maild.ticketing.mail import queue
+from outbound.ticketmail import TicketMail
 
 if TYPE_CHECKING:
     from maild.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+SUBJECT = "[maild] the rules file does not load; the previous rules stay in force"
 
 
 def check_rules(runtime: Runtime) -> None:
@@ -48,34 +49,24 @@ def report_rules_error(runtime: Runtime, error: str) -> None:
             "checked_at": now.strftime("%Y-%m-%d %H:%M UTC"),
         },
     )
-    domain = sender.address.partition("@")[2]
     with runtime.write_sessions.begin() as session:
+        connection = session.connection()
         for admin in admins:
-            message_id = make_msgid("maild-admin", domain=domain)
-            mail = OutgoingMail(
-                from_name=f"maild ({sender.name})",
-                from_address=sender.address,
-                to=(("", admin),),
-                subject="[maild] the rules file does not load; the previous rules stay in force",
-                text=rendered.text,
-                html=rendered.html,
-                message_id=message_id,
-                auto_submitted="auto-generated",
-                date=now,
+            queued = queue(
+                connection,
+                config,
+                TicketMail(
+                    kind="admin",
+                    ticket=None,
+                    recipients=[("", admin)],
+                    from_name=f"maild ({sender.name})",
+                    from_address=sender.address,
+                    subject=SUBJECT,
+                    text=rendered.text,
+                    html=rendered.html,
+                ),
+                now,
             )
-            try:
-                raw = compose(mail)
-            except AddressError as problem:
-                log.warning("no rules error mail to %s: %s", admin, problem)
-                continue
-            enqueue(
-                session,
-                ticket_id=None,
-                kind="admin",
-                message_id=message_id,
-                mail_from=sender.address,
-                recipients=[admin],
-                raw=raw,
-                now=now,
-            )
+            if queued.reason is not None:
+                log.warning("no rules error mail to %s: %s", admin, queued.reason)
     log.info("rules error reported to %s", ", ".join(admins))

@@ -22,7 +22,6 @@ from maild.automation.escalation import escalate
 from maild.pipeline.context import IntakeContext
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.notify import Notifier
-from maild.ticketing.record import load_ticket
 from rules.config import AssignSpec, NotifySpec, RulesConfig
 from rules.engine import evaluate
 from rules.model import Action, ActionKind, Escalate, Event, EventKind
@@ -168,14 +167,11 @@ class ApplyRules:
     def __call__(self, context: IntakeContext) -> None:
         if context.automated is not None or context.agent is not None or context.withheld:
             return
-        ticket = context.ticket
-        assert ticket is not None
         kind = EventKind.CREATED if context.created else EventKind.CUSTOMER_REPLIED
         policy = context.policy
         if not listens(policy, kind.value):
             return
-        record = load_ticket(context.connection, ticket.id)
-        editor = TicketEditor(context.connection, record, context.now, RULE_ACTOR.rstrip(":"))
+        editor = context.editor(RULE_ACTOR.rstrip(":"))
         notifier = self._notifier if context.job.delivery.notify else self._quiet
         work = TicketWork(context.connection, policy, notifier, context.now)
         outcome = run_rules(work, editor, mail_event(context, kind))

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy import func, select
 
 from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json, print_table
-from maild.cli.reading import read_session
-from storage.models import Ticket, TicketStatus
-
-OPEN = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+from maild.cli.reading import read_view
+from storage.console import open_tickets_per_assignee
 
 
 @click.command("agents")
@@ -21,14 +18,7 @@ def agents(cli: CliContext, as_json: bool) -> None:
     """List agents ([[agents]]) with their open tickets (new, open, pending)."""
     config = cli.config()
     declared = config.policy.agents
-    with read_session(config) as session:
-        counts = dict(
-            session.execute(
-                select(Ticket.assignee, func.count(Ticket.id))
-                .where(Ticket.assignee.is_not(None), Ticket.status.in_([str(s) for s in OPEN]))
-                .group_by(Ticket.assignee)
-            ).all()
-        )
+    counts = read_view(config, open_tickets_per_assignee)
     listing = [
         {
             "address": agent.address,

@@ -1,15 +1,19 @@
-"""What every command gets: the configuration, loaded lazily and once."""
+"""What every command gets: the configuration, loaded lazily and once.
+
+Imported by the root group, so it imports the configuration (pydantic) only when a command
+asks for it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from maild.config import Config, ConfigError, load_config, resolve_config_path
-from maild.logs import configure_logging
+if TYPE_CHECKING:
+    from maild.config import Config
 
 
 @dataclass
@@ -20,10 +24,15 @@ class CliContext:
 
     @property
     def resolved_path(self) -> Path | None:
+        from maild.config import resolve_config_path
+
         return resolve_config_path(self.config_path)
 
     def config(self) -> Config:
         """The validated configuration; a bad one ends the command with the error (exit 2)."""
+        from maild.config import ConfigError, load_config
+        from maild.logs import configure_logging
+
         if self._config is None:
             try:
                 self._config = load_config(self.resolved_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from maild.cli.context import CliContext, config_option, pass_cli
-from maild.runtime import open_engine
+from maild.cli.reading import open_engine
 from storage.schema import current_revision, head_revision, schema_state, upgrade
 
 

@@ -6,9 +6,8 @@ import click
 
 from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json, iso, print_table
-from maild.cli.reading import read_session
+from maild.cli.reading import read_view
 from maild.config import ImapAccount
-from maild.imap import ImapError, check_account
 from storage.imap_state import all_positions
 
 
@@ -33,6 +32,8 @@ def imap_test(cli: CliContext, account: str) -> None:
     ACCOUNT is the account's ``name`` (or ``username@host`` when it has none). Exits 1
     with what failed (connection, TLS, authentication, folder) and where.
     """
+    from maild.imap import ImapError, check_account
+
     config = cli.config()
     found = config.imap_account(account)
     if found is None:
@@ -72,8 +73,7 @@ def imap_test(cli: CliContext, account: str) -> None:
 def imap_list(cli: CliContext, as_json: bool) -> None:
     """The configured accounts and how far each has read (UIDVALIDITY, last stored UID)."""
     config = cli.config()
-    with read_session(config) as session:
-        positions = {(p.server, p.username, p.folder): p for p in all_positions(session)}
+    positions = {(p.server, p.username, p.folder): p for p in read_view(config, all_positions)}
     rows = []
     for account in config.imap:
         server = f"{account.host}:{account.server_port}"

@@ -6,24 +6,37 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
-from sqlalchemy import exc as sa_exc
 
 from maild.cli.context import CliContext, config_option, pass_cli
-from maild.pipeline.delivery import Delivery
-from maild.pipeline.errors import TemporaryFailure
-from maild.pipeline.intake import NoMailbox
-from maild.runtime import Runtime
-from parsing import parse_message
-from parsing.report import as_json_dict
-from storage.engine import DatabaseReadOnly
-from storage.schema import SchemaError
+from parsing import ParsedMail, parse_message
+from parsing.report import JSON_KEYS, as_json_dict
 
 log = logging.getLogger(__name__)
 
+EX_NOINPUT = 66  # sysexits.h: the input file does not exist or cannot be read
 EX_NOUSER = 67
 EX_TEMPFAIL = 75
+
+# ``maild parse --json``: the parsed mail's keys, then what intake would do with it.
+PARSE_KEYS = (*JSON_KEYS, "quarantine")
+
+
+def quarantine_reason(parsed: ParsedMail) -> str | None:
+    """Why intake would hold this mail in quarantine instead of storing it, or None.
+
+    The rule of ``maild/pipeline/driver.py``: a parse problem quarantines the mail, except
+    in a delivery report, which goes on to be matched to the mail of ours that bounced."""
+    if parsed.problem is not None and parsed.bounce is None:
+        return parsed.problem
+    return None
+
+
+def parse_report(parsed: ParsedMail) -> dict[str, Any]:
+    """One line of ``maild parse --json``: exactly :data:`PARSE_KEYS`."""
+    return {**as_json_dict(parsed), "quarantine": quarantine_reason(parsed)}
 
 
 def _read_input(name: str) -> bytes:
@@ -39,7 +52,7 @@ def _read_input(name: str) -> bytes:
 @pass_cli
 def parse(cli: CliContext, as_json: bool, files: tuple[str, ...]) -> None:
     """Show what maild understands of each FILE ('-' for stdin), in order."""
-    prefix = cli.config().maild.ticket_prefix
+    config = cli.config()
     failed = False
     for name in files:
         try:
@@ -48,18 +61,28 @@ def parse(cli: CliContext, as_json: bool, files: tuple[str, ...]) -> None:
             click.echo(f"maild parse: {name}: {error.strerror or error}", err=True)
             failed = True
             continue
-        report = as_json_dict(parse_message(raw, ticket_prefix=prefix))
+        parsed = parse_message(
+            raw,
+            ticket_prefix=config.maild.ticket_prefix,
+            max_mime_depth=config.intake.max_mime_depth,
+        )
+        report = parse_report(parsed)
         if as_json:
             click.echo(json.dumps(report, ensure_ascii=False))
-        else:
-            click.echo(f"== {name}")
-            for key, value in report.items():
-                if key in ("text", "reply_text", "new_text"):
-                    continue
-                click.echo(f"{key:>12}: {json.dumps(value, ensure_ascii=False)}")
-            click.echo("reply_text:\n" + report["reply_text"])
-            if report["new_text"] != report["reply_text"]:
-                click.echo("new_text (what rules match):\n" + report["new_text"])
+            continue
+        click.echo(f"== {name}")
+        if report["quarantine"] is not None:
+            click.echo(
+                f"{'QUARANTINE':>12}: {report['quarantine']} "
+                "(intake would hold this mail in quarantine, not make it a ticket)"
+            )
+        for key, value in report.items():
+            if key in ("text", "reply_text", "new_text", "quarantine"):
+                continue
+            click.echo(f"{key:>12}: {json.dumps(value, ensure_ascii=False)}")
+        click.echo("reply_text:\n" + report["reply_text"])
+        if report["new_text"] != report["reply_text"]:
+            click.echo("new_text (what rules match):\n" + report["new_text"])
     if failed:
         raise SystemExit(1)
 
@@ -79,14 +102,28 @@ def ingest(cli: CliContext, sender: str, recipients: tuple[str, ...], file: str)
     """Store one message from FILE or stdin, for an MTA pipe.
 
     Exit 0 when stored (or quarantined), 75 (EX_TEMPFAIL) when it cannot be stored now so
-    the MTA keeps it queued, 67 (EX_NOUSER) when no recipient is a configured mailbox.
+    the MTA keeps it queued, 66 (EX_NOINPUT) when FILE cannot be read, 67 (EX_NOUSER) when
+    no recipient is a configured mailbox.
     """
+    from sqlalchemy import exc as sa_exc
+
+    from maild.pipeline.delivery import Delivery
+    from maild.pipeline.errors import TemporaryFailure
+    from maild.pipeline.intake import NoMailbox
+    from maild.runtime import Runtime
+    from storage.engine import DatabaseReadOnly
+    from storage.schema import SchemaError
+
     try:
         config = cli.config()
     except click.ClickException as error:
         click.echo(error.format_message(), err=True)
         raise SystemExit(EX_TEMPFAIL) from None
-    raw = _read_input(file)
+    try:
+        raw = _read_input(file)
+    except OSError as error:  # a file that is not there will not be there on a retry either
+        click.echo(f"maild ingest: {file}: {error.strerror or error}", err=True)
+        raise SystemExit(EX_NOINPUT) from None
     rcpts = recipients or (config.mailboxes[0].address,)
     delivery = Delivery(raw=raw, mail_from=sender, rcpt_tos=tuple(rcpts), source="ingest")
     try:

@@ -6,8 +6,8 @@ import click
 
 from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json, iso, print_table
-from maild.cli.reading import read_session
-from outbound.outbox import outbox_rows
+from maild.cli.reading import read_view
+from storage.console import outbox_lines
 
 
 @click.command()
@@ -16,20 +16,19 @@ from outbound.outbox import outbox_rows
 @pass_cli
 def outbox(cli: CliContext, as_json: bool) -> None:
     """Pending and dead outgoing messages."""
-    with read_session(cli.config()) as session:
-        rows = [
-            {
-                "id": row.id,
-                "ticket": row.ticket.number if row.ticket else None,
-                "kind": row.kind,
-                "status": str(row.status),
-                "recipients": row.recipients,
-                "attempts": row.attempts,
-                "next_attempt_at": iso(row.next_attempt_at),
-                "last_error": row.last_error,
-            }
-            for row in outbox_rows(session)
-        ]
+    rows = [
+        {
+            "id": row.id,
+            "ticket": row.ticket_number,
+            "kind": row.kind,
+            "status": str(row.status),
+            "recipients": list(row.recipients),
+            "attempts": row.attempts,
+            "next_attempt_at": iso(row.next_attempt_at),
+            "last_error": row.last_error,
+        }
+        for row in read_view(cli.config(), outbox_lines)
+    ]
     if as_json:
         echo_json(rows)
         return

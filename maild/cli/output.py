@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 
 def iso(value: datetime | None) -> str | None:
@@ -20,6 +18,9 @@ def echo_json(value: Any) -> None:
 
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.console import Console  # rich costs a start-up that `tickets show` never needs
+    from rich.table import Table
+
     table = Table(title=title)
     for column in columns:
         table.add_column(column)

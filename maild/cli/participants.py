@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy import func, select, update
 
 from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json, print_table
-from maild.cli.reading import read_session
-from maild.runtime import open_engine
+from maild.cli.reading import open_engine, read_view
+from storage.console import bouncing_addresses, clear_bouncing
 from storage.engine import session_factory, writer_engine
-from storage.models import Participant, Ticket
 
 
 @click.group(invoke_without_command=True)
@@ -22,17 +20,10 @@ def participants(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     cli: CliContext = ctx.find_object(CliContext)
-    with read_session(cli.config()) as session:
-        rows = session.execute(
-            select(Participant.address, func.count(Participant.id), func.max(Ticket.number))
-            .join(Ticket, Ticket.id == Participant.ticket_id)
-            .where(Participant.bouncing.is_(True))
-            .group_by(Participant.address)
-            .order_by(Participant.address)
-        ).all()
+    rows = read_view(cli.config(), bouncing_addresses)
     listing = [
-        {"address": address, "tickets": count, "latest_ticket": latest}
-        for address, count, latest in rows
+        {"address": row.address, "tickets": row.tickets, "latest_ticket": row.latest_ticket}
+        for row in rows
     ]
     if as_json:
         echo_json(listing)
@@ -53,11 +44,7 @@ def clear(cli: CliContext, address: str) -> None:
     engine = open_engine(cli.config())
     try:
         with session_factory(writer_engine(engine))() as session, session.begin():
-            cleared = session.execute(
-                update(Participant)
-                .where(Participant.address == address.lower(), Participant.bouncing.is_(True))
-                .values(bouncing=False)
-            ).rowcount
+            cleared = clear_bouncing(session, address)
     finally:
         engine.dispose()
     if not cleared:

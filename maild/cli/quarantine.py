@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
-from sqlalchemy import exc as sa_exc
 
 from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json, iso, print_table
-from maild.cli.reading import read_session
-from maild.pipeline.delivery import Delivery, Outcome
-from maild.pipeline.errors import TemporaryFailure
-from maild.runtime import Runtime
-from storage.models import QuarantinedMessage, QuarantineStatus
-from storage.queries import quarantined
+from maild.cli.reading import read_view
+from storage import console
+from storage.console import QuarantineLine
+from storage.models import QuarantineStatus
 
 
-def _summary(row: QuarantinedMessage) -> dict[str, object]:
+def _summary(row: QuarantineLine) -> dict[str, Any]:
     return {
         "id": row.id,
         "received_at": iso(row.received_at),
@@ -38,10 +37,9 @@ def quarantine() -> None:
 @config_option
 @pass_cli
 def list_quarantine(cli: CliContext, show_all: bool, as_json: bool) -> None:
-    with read_session(cli.config()) as session:
-        rows = [
-            _summary(r) for r in quarantined(session, None if show_all else QuarantineStatus.HELD)
-        ]
+    wanted = None if show_all else QuarantineStatus.HELD
+    lines = read_view(cli.config(), lambda session: console.quarantine_lines(session, wanted))
+    rows = [_summary(line) for line in lines]
     if as_json:
         echo_json(rows)
         return
@@ -69,18 +67,19 @@ def list_quarantine(cli: CliContext, show_all: bool, as_json: bool) -> None:
 @config_option
 @pass_cli
 def show_quarantine(cli: CliContext, ident: int, raw: bool) -> None:
-    with read_session(cli.config()) as session:
-        row = session.get(QuarantinedMessage, ident)
-        if row is None:
-            raise click.ClickException(f"no quarantined message {ident}")
-        if raw:
-            click.echo(row.raw.decode("utf-8", "replace"), nl=False)
-            return
-        for key, value in _summary(row).items():
-            click.echo(f"{key:>12}: {value}")
-        click.echo(f"{'recipients':>12}: {', '.join(row.recipients)}")
-        if row.detail:
-            click.echo("\n" + row.detail)
+    row = read_view(
+        cli.config(), lambda session: console.quarantine_line(session, ident, with_raw=raw)
+    )
+    if row is None:
+        raise click.ClickException(f"no quarantined message {ident}")
+    if row.raw is not None:
+        click.echo(row.raw.decode("utf-8", "replace"), nl=False)
+        return
+    for key, value in _summary(row).items():
+        click.echo(f"{key:>12}: {value}")
+    click.echo(f"{'recipients':>12}: {', '.join(row.recipients)}")
+    if row.detail:
+        click.echo("\n" + row.detail)
 
 
 @quarantine.command("retry")
@@ -89,12 +88,17 @@ def show_quarantine(cli: CliContext, ident: int, raw: bool) -> None:
 @pass_cli
 def retry_quarantine(cli: CliContext, ident: int) -> None:
     """Run a held message through the pipeline again (after a fix)."""
+    from sqlalchemy import exc as sa_exc
+
+    from maild.pipeline.delivery import Delivery, Outcome
+    from maild.pipeline.errors import TemporaryFailure
+    from maild.runtime import Runtime
+
     config = cli.config()
-    with read_session(config) as session:
-        row = session.get(QuarantinedMessage, ident)
-        if row is None or row.status != QuarantineStatus.HELD:
-            raise click.ClickException(f"no held message {ident}")
-        delivery = Delivery(row.raw, row.mail_from, (row.mailbox,), row.source)
+    row = read_view(config, lambda session: console.quarantine_line(session, ident, with_raw=True))
+    if row is None or row.raw is None or row.status is not QuarantineStatus.HELD:
+        raise click.ClickException(f"no held message {ident}")
+    delivery = Delivery(row.raw, row.mail_from, (row.mailbox,), row.source)
     try:
         with Runtime.open(config) as runtime:
             futures = runtime.intake.submit_per_mailbox(delivery, quarantine_id=ident)

@@ -1,28 +1,66 @@
-"""Read-only database access for the CLI's listing commands."""
+"""Database access for the console's commands: an engine from the configuration, and a
+read session in which a view runs (the views themselves are in ``storage/console.py``).
+
+Built from ``storage.engine`` directly rather than ``maild.runtime``: the runtime imports the
+whole daemon (pipeline, outbox worker, templates), which a view never uses.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import click
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from maild.config import Config
-from maild.runtime import open_engine
-from storage.engine import session_factory
-from storage.schema import SchemaError, ensure_current
+from storage.engine import DatabaseSettings, create_database_engine, session_factory
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from maild.config import Config
+
+T = TypeVar("T")
 
 
-@contextmanager
-def read_session(config: Config) -> Iterator[Session]:
+def open_engine(config: Config) -> Engine:
+    """The engine ``maild.runtime.open_engine`` makes, without importing the runtime."""
+    return create_database_engine(
+        DatabaseSettings(
+            url=config.database_url,
+            busy_timeout=config.database.busy_timeout,
+            synchronous=config.database.synchronous,
+        )
+    )
+
+
+def read_view(config: Config, view: Callable[[Session], T]) -> T:
+    """``view(session)`` on the configured database, in a session that writes nothing.
+
+    The schema is checked only when the view fails: telling a current schema from an old
+    one takes Alembic, whose import costs more than the query a console command runs. A
+    view that succeeds read only what it needed, whatever the revision. When it fails, a
+    database without tables gets maild's schema and the view runs again (an empty helpdesk);
+    an old or foreign schema ends the command with what to do, as ``serve`` would.
+    """
     engine = open_engine(config)
     try:
         try:
-            ensure_current(engine, create_if_empty=True)
-        except SchemaError as error:
-            raise click.ClickException(str(error)) from None
-        with session_factory(engine)() as session:
-            yield session
+            with session_factory(engine)() as session:
+                return view(session)
+        except (OperationalError, ProgrammingError):
+            _ensure_schema(engine)  # explains an old or foreign schema; creates a missing one
+            with session_factory(engine)() as session:
+                return view(session)
     finally:
         engine.dispose()
+
+
+def _ensure_schema(engine: Engine) -> None:
+    from storage.schema import SchemaError, ensure_current
+
+    try:
+        ensure_current(engine, create_if_empty=True)
+    except SchemaError as error:
+        raise click.ClickException(str(error)) from None

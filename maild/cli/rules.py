@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from maild.automation.assignment import choose
 from maild.cli.context import CliContext, config_option, pass_cli
+from maild.cli.mail import quarantine_reason
 from maild.cli.output import echo_json
 from maild.config import Config, ConfigError, load_config
 from parsing import parse_message
@@ -116,9 +117,31 @@ def simulate(
 ) -> dict[str, Any]:
     """What the pipeline and the rules would do with ``raw`` as a new ticket at ``now``."""
     policy = config.policy
-    parsed = parse_message(raw, ticket_prefix=config.maild.ticket_prefix)
+    parsed = parse_message(
+        raw, ticket_prefix=config.maild.ticket_prefix, max_mime_depth=config.intake.max_mime_depth
+    )
     sender = parsed.from_.key if parsed.from_ else ""
     box = _mailbox(config, [a.key for a in (*parsed.to, *parsed.cc)], mailbox)
+    quarantine = quarantine_reason(parsed)
+    if quarantine is not None:  # no ticket is made, so no rule runs
+        return {
+            "mail": {
+                "from": sender,
+                "subject": parsed.subject,
+                "mailbox": box,
+                "automated": parsed.automated,
+                "problem": parsed.problem,
+                "vip": False,
+            },
+            "at": now.isoformat(),
+            "quarantine": quarantine,
+            "rules": [],
+            "actions": [],
+            "ticket": None,
+            "assignment": None,
+            "sla": [],
+            "notes": [f"quarantined ({quarantine}): the daemon would hold it, make no ticket"],
+        }
     view = TicketView(
         subject=strip_reply_prefixes(parsed.subject) or "(no subject)",
         requester=sender,
@@ -152,6 +175,7 @@ def simulate(
             "vip": view.vip,
         },
         "at": now.isoformat(),
+        "quarantine": None,
         "rules": [_outcome(outcome, enabled.get(outcome.rule, True)) for outcome in outcomes],
         "actions": [action.describe() for action in actions],
         "ticket": {
@@ -302,6 +326,12 @@ def _print(report: dict[str, Any]) -> None:
     mail = report["mail"]
     echo = click.echo
     echo(f"Mail from {mail['from'] or '(no sender)'} to {mail['mailbox']}: {mail['subject']!r}")
+    if report["quarantine"] is not None:
+        echo(
+            f"Quarantine: {report['quarantine']}: the daemon would hold this mail in "
+            "quarantine (maild quarantine list), make no ticket and run no rules"
+        )
+        return
     echo(f"As a new ticket at {report['at']}{' (VIP requester)' if mail['vip'] else ''}")
     for note in report["notes"]:
         echo(f"Note: {note}")

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import click
 
 from maild.cli.context import CliContext, config_option, pass_cli
-from maild.config import ConfigError, load_config
-from maild.service import Service
-from storage.schema import SchemaError
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +16,11 @@ log = logging.getLogger(__name__)
 @pass_cli
 def serve(cli: CliContext) -> None:
     """Run the daemon: SMTP/LMTP receivers, IMAP pollers and the outbox worker."""
+    import asyncio
+
+    from maild.service import Service
+    from storage.schema import SchemaError
+
     config = cli.config()
     try:
         asyncio.run(Service(config).serve_forever())
@@ -34,6 +35,8 @@ def serve(cli: CliContext) -> None:
 @pass_cli
 def check(cli: CliContext) -> None:
     """Validate the configuration; exit non-zero with the key and value on error."""
+    from maild.config import ConfigError, load_config
+
     path = cli.resolved_path
     try:
         config = load_config(path)

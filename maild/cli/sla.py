@@ -10,14 +10,11 @@ import click
 
 from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json, iso, print_table
-from maild.cli.reading import read_session
+from maild.cli.reading import read_view
 from maild.clock import Clock, ManualClock, SystemClock
-from maild.runtime import Runtime
-from maild.scheduler import sla_jobs
 from maild.sla.sweep import human_duration, sla_report
 from maild.ticketing.record import find_ticket
 from rules.sla import SlaState
-from storage.schema import SchemaError
 
 _STATE_WORDS = {
     SlaState.ON_TRACK: "on track",
@@ -63,8 +60,7 @@ def show(cli: CliContext, number: int, at: str | None, as_json: bool) -> None:
     config = cli.config()
     now = _at(at)
     policy = config.policy
-    with read_session(config) as session:
-        record = find_ticket(session.connection(), number)
+    record = read_view(config, lambda session: find_ticket(session.connection(), number))
     if record is None:
         raise click.ClickException(f"no ticket #{number}")
     status = sla_report(record, policy, now)
@@ -137,6 +133,10 @@ def show(cli: CliContext, number: int, at: str | None, as_json: bool) -> None:
 def sweep(cli: CliContext, at: str | None, as_json: bool) -> None:
     """Fire the SLA warnings and breaches that are due and auto-close resolved tickets,
     once. The mail goes out with the outbox (``maild serve`` sends it)."""
+    from maild.runtime import Runtime
+    from maild.scheduler import sla_jobs
+    from storage.schema import SchemaError
+
     config = cli.config()
     clock: Clock = ManualClock(_at(at)) if at else SystemClock()
     try:

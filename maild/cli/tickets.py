@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
-from sqlalchemy import select
 
 from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json, iso, print_table
-from maild.cli.reading import read_session
-from parsing.ticketref import format_ticket_tag
-from storage import queries
-from storage.models import Event, Message, Ticket, TicketStatus
+from maild.cli.reading import read_view
+from storage import console
+from storage.console import TicketSummary, TicketThread
+from storage.models import TicketStatus
 
 
-def ticket_summary(ticket: Ticket) -> dict[str, object]:
+def ticket_summary(ticket: TicketSummary) -> dict[str, Any]:
     return {
         "number": ticket.number,
         "subject": ticket.subject,
@@ -24,12 +25,40 @@ def ticket_summary(ticket: Ticket) -> dict[str, object]:
         "team": ticket.team,
         "tier": ticket.tier,
         "category": ticket.category,
-        "tags": list(ticket.tags or []),
+        "tags": list(ticket.tags),
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
         "first_response_at": iso(ticket.first_response_at),
         "resolved_at": iso(ticket.resolved_at),
     }
+
+
+def ticket_document(thread: TicketThread, *, full: bool) -> dict[str, Any]:
+    """What ``tickets show --json`` prints; ``full`` keeps the quoted history in bodies."""
+    data = ticket_summary(thread.ticket)
+    data["participants"] = [
+        {"address": p.address, "name": p.name, "role": str(p.role), "bouncing": p.bouncing}
+        for p in thread.participants
+    ]
+    data["messages"] = [
+        {
+            "kind": str(m.kind),
+            "from": m.from_address,
+            "created_at": iso(m.created_at),
+            "subject": m.subject,
+            "body": m.body if full else m.reply_text,
+            "attachments": [
+                {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                for a in m.attachments
+            ],
+        }
+        for m in thread.messages
+    ]
+    data["events"] = [
+        {"at": iso(e.at), "actor": e.actor, "kind": e.kind, "data": dict(e.data)}
+        for e in thread.events
+    ]
+    return data
 
 
 @click.group()
@@ -44,9 +73,9 @@ def tickets() -> None:
 @pass_cli
 def list_tickets(cli: CliContext, status: str | None, as_json: bool) -> None:
     """Tickets, oldest first."""
-    with read_session(cli.config()) as session:
-        rows = queries.list_tickets(session, TicketStatus(status) if status else None)
-        summaries = [ticket_summary(ticket) for ticket in rows]
+    wanted = TicketStatus(status) if status else None
+    rows = read_view(cli.config(), lambda session: console.list_tickets(session, wanted))
+    summaries = [ticket_summary(ticket) for ticket in rows]
     if as_json:
         echo_json(summaries)
         return
@@ -78,41 +107,17 @@ def list_tickets(cli: CliContext, status: str | None, as_json: bool) -> None:
 def show_ticket(cli: CliContext, number: int, full: bool, with_events: bool, as_json: bool) -> None:
     """One ticket and its thread, oldest first."""
     config = cli.config()
-    with read_session(config) as session:
-        ticket = queries.ticket_by_number(session, number)
-        if ticket is None:
-            raise click.ClickException(f"no ticket #{number}")
-        messages = session.scalars(
-            select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id)
-        ).all()
-        data = ticket_summary(ticket)
-        data["participants"] = [
-            {"address": p.address, "name": p.name, "role": str(p.role), "bouncing": p.bouncing}
-            for p in ticket.participants
-        ]
-        data["messages"] = [
-            {
-                "kind": str(m.kind),
-                "from": m.from_address,
-                "created_at": iso(m.created_at),
-                "subject": m.subject,
-                "body": m.body if full else m.reply_text,
-                "attachments": [
-                    {"filename": a.filename, "content_type": a.content_type, "size": a.size}
-                    for a in m.attachments
-                ],
-            }
-            for m in messages
-        ]
-        events = session.scalars(
-            select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id)
-        ).all()
-        data["events"] = [
-            {"at": iso(e.at), "actor": e.actor, "kind": e.kind, "data": e.data} for e in events
-        ]
+    thread = read_view(config, lambda session: console.ticket_thread(session, number))
+    if thread is None:
+        raise click.ClickException(f"no ticket #{number}")
+    data = ticket_document(thread, full=full)
     if as_json:
         echo_json(data)
         return
+    # Here, not at the top: importing parsing/ loads the whole parser (its regular
+    # expressions), a start-up cost for the JSON output that never prints a tag.
+    from parsing.ticketref import format_ticket_tag
+
     tag = format_ticket_tag(config.maild.ticket_prefix, number)
     click.echo(f"{tag} {data['subject']}")
     click.echo(
@@ -123,10 +128,10 @@ def show_ticket(cli: CliContext, number: int, full: bool, with_events: bool, as_
         f"{name} {data[name]}" for name in ("team", "tier", "category") if data[name] is not None
     ]
     if data["tags"]:
-        extra.append("tags " + ", ".join(data["tags"]))  # type: ignore[arg-type]
+        extra.append("tags " + ", ".join(data["tags"]))
     if extra:
         click.echo(" · ".join(extra))
-    for message in data["messages"]:  # type: ignore[union-attr]
+    for message in data["messages"]:
         click.echo("")
         click.echo(f"--- {message['created_at']} {message['kind']} from {message['from']}")
         click.echo(message["body"].rstrip())
@@ -135,6 +140,6 @@ def show_ticket(cli: CliContext, number: int, full: bool, with_events: bool, as_
     if with_events:
         click.echo("")
         click.echo("--- events")
-        for event in data["events"]:  # type: ignore[union-attr]
+        for event in data["events"]:
             details = ", ".join(f"{key}={value}" for key, value in event["data"].items())
             click.echo(f"{event['at']} {event['actor']}: {event['kind']} {details}".rstrip())

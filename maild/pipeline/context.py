@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from maild.pipeline.delivery import Job
+from maild.ticketing.editor import EventLog, TicketEditor
+from maild.ticketing.record import TicketRecord, load_ticket
 from parsing import ParsedMail
 from rules.config import Agent, RulesConfig
 from storage.models import MessageKind
@@ -27,7 +29,10 @@ class IntakeContext:
     threaded_by: str | None = None
     linked_ticket: TicketView | None = None
     kind: MessageKind = MessageKind.CUSTOMER
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # The one channel of this mail's audit events, in the order they happened: the mail's
+    # own (recorded before the ticket may be known) and the changes of the editors of
+    # :meth:`editor`. Written by the last step.
+    events: EventLog = field(default_factory=EventLog)
     # The rules, agents and SLA in force for this job (one value for the whole job, even
     # when the rules file is reloaded meanwhile).
     policy: RulesConfig = field(default_factory=RulesConfig)
@@ -41,6 +46,8 @@ class IntakeContext:
     suspect: bool = False
     # Cc addresses this mail brought onto the ticket, for the agents' notice.
     cc_added: list[str] = field(default_factory=list)
+    # The whole ticket, read when a step first needs it (see :meth:`ticket_record`).
+    _record: TicketRecord | None = field(default=None, init=False, repr=False)
 
     @property
     def withheld(self) -> bool:
@@ -76,8 +83,23 @@ class IntakeContext:
         return dedup_key(self.job)
 
     def record(self, kind: str, **data: Any) -> None:
-        """An audit event, written with the message by the store step."""
-        self.events.append((kind, data))
+        """An audit event of this mail, on the ticket it ends on, by :attr:`actor`."""
+        self.events.add(kind, data)
+
+    def ticket_record(self) -> TicketRecord:
+        """The whole ticket, read once per job when a step first needs it. The editors of
+        :meth:`editor` change this one value, so each later step sees the ticket as it
+        will be stored."""
+        assert self.ticket is not None
+        if self._record is None or self._record.id != self.ticket.id:
+            self._record = load_ticket(self.connection, self.ticket.id)
+        return self._record
+
+    def editor(self, actor: str) -> TicketEditor:
+        """An editor of the ticket whose events join this mail's, in order."""
+        return TicketEditor(
+            self.connection, self.ticket_record(), self.now, actor, events=self.events
+        )
 
 
 def dedup_key(job: Job) -> str:

@@ -10,12 +10,10 @@ import hashlib
 import traceback
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, insert, select
+from sqlalchemy import Connection
 
 from maild.pipeline.delivery import Delivery
-from storage.models import QuarantinedMessage, QuarantineStatus
-
-_INSERT = insert(QuarantinedMessage.__table__).returning(QuarantinedMessage.__table__.c.id)
+from storage import quarantine as held
 
 
 def quarantine(
@@ -28,38 +26,22 @@ def quarantine(
 ) -> int:
     """Store the raw message with ``reason`` (and the traceback of an unexpected error)."""
     detail = "".join(traceback.format_exception(error)) if error is not None else None
-    values = {
-        "received_at": now,
-        "source": delivery.source,
-        "mail_from": delivery.mail_from,
-        "recipients": list(delivery.rcpt_tos),
-        "mailbox": mailbox,
-        "error": reason,
-        "detail": detail,
-        "raw": delivery.raw,
-        "raw_sha256": raw_sha256(delivery.raw),
-        "status": QuarantineStatus.HELD,
-    }
-    return connection.execute(_INSERT, values).scalar_one()
+    return held.hold(
+        connection,
+        received_at=now,
+        source=delivery.source,
+        mail_from=delivery.mail_from,
+        recipients=delivery.rcpt_tos,
+        mailbox=mailbox,
+        error=reason,
+        detail=detail,
+        raw=delivery.raw,
+        raw_sha256=raw_sha256(delivery.raw),
+    )
 
 
 def raw_sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
-
-
-def held_query(mailbox: str, sha256: str) -> Select[tuple[int]]:
-    """The held message for ``mailbox`` with these bytes: answered by the index
-    ``ix_quarantine_held`` (mailbox, raw_sha256), however much is held (invariant 8)."""
-    table = QuarantinedMessage.__table__
-    return (
-        select(table.c.id)
-        .where(
-            table.c.mailbox == mailbox,
-            table.c.raw_sha256 == sha256,
-            table.c.status == QuarantineStatus.HELD,
-        )
-        .limit(1)
-    )
 
 
 def find_held(connection: Connection, mailbox: str, raw: bytes) -> int | None:
@@ -71,22 +53,13 @@ def find_held(connection: Connection, mailbox: str, raw: bytes) -> int | None:
     without a Message-ID: comparing the bytes of every held message of the same length
     grew with what was held.
     """
-    return connection.execute(held_query(mailbox, raw_sha256(raw))).scalar()
+    return held.held_id(connection, mailbox, raw_sha256(raw))
 
 
 def mark_released(connection: Connection, quarantine_id: int, ticket_id: int) -> None:
-    table = QuarantinedMessage.__table__
-    connection.execute(
-        table.update()
-        .where(table.c.id == quarantine_id)
-        .values(status=QuarantineStatus.RELEASED, ticket_id=ticket_id)
-    )
+    held.release(connection, quarantine_id, ticket_id)
 
 
 def update_reason(connection: Connection, quarantine_id: int, reason: str) -> bool:
     """A retried message failed again: keep it held with the new reason."""
-    table = QuarantinedMessage.__table__
-    result = connection.execute(
-        table.update().where(table.c.id == quarantine_id).values(error=reason)
-    )
-    return result.rowcount > 0
+    return held.set_reason(connection, quarantine_id, reason)

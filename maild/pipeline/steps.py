@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
 from maild.agents.steps import AgentMail, FollowMerged
 from maild.agents.trust import IdentifyAgent
@@ -24,14 +24,14 @@ from maild.pipeline.errors import Duplicate, Unprocessable
 from maild.pipeline.mailboxes import MailboxDirectory
 from maild.pipeline.participation import AcceptCc, JoinThread
 from maild.pipeline.storing import store_mail
+from maild.ticketing.editor import TicketEditor
 from maild.ticketing.notify import Notifier
 from outbound.compose import new_ticket_token, token_from_message_id
 from outbound.templating import TemplateRenderer
 from parsing.model import Bounce
 from parsing.ticketref import strip_reply_prefixes
-from rules.businesstime import to_us
 from storage import queries, tickets
-from storage.models import MessageKind, ParticipantRole, Ticket, TicketStatus
+from storage.models import MessageKind, ParticipantRole, TicketStatus
 from storage.tickets import TicketView
 
 log = logging.getLogger(__name__)
@@ -296,7 +296,10 @@ class OpenTicket:
 
 
 class UpdateStatus:
-    """A customer's reply reopens: pending → open, resolved → open (closed with ``reopen``)."""
+    """A customer's reply reopens: pending → open, resolved → open (closed with ``reopen``),
+    through the ticket's editor, whose workflow rule resumes the SLA clock a pending ticket
+    paused and clears what a finished ticket carries. Any other reply moves only
+    ``updated_at``, without reading the ticket (the intake path)."""
 
     name = "status"
 
@@ -305,36 +308,15 @@ class UpdateStatus:
     def __call__(self, context: IntakeContext) -> None:
         ticket = context.ticket
         assert ticket is not None
-        if context.created:
-            return
-        changes: dict[str, object] = {"updated_at": context.now}
-        if context.withheld:
+        if context.created or context.withheld:
             return
         if context.automated is None and ticket.status in self.REOPENING:
-            context.record("status.changed", **{"from": str(ticket.status), "to": "open"})
-            changes.update(status=TicketStatus.OPEN, resolved_at=None, closed_at=None)
-            changes["auto_close_warned_at"] = None
-            if ticket.status == TicketStatus.PENDING:
-                # The customer answered: the SLA clock runs again (see TicketEditor).
-                paused = _resumed_pauses(context.connection, ticket.id, to_us(context.now))
-                if paused is not None:
-                    changes["sla_paused"] = paused
+            editor = context.editor(context.actor)
+            editor.set_status(TicketStatus.OPEN)
+            editor.save()
             ticket.status = TicketStatus.OPEN
-        tickets.update_ticket(context.connection, ticket.id, **changes)
-
-
-_PAUSES = select(Ticket.__table__.c.sla_paused).where(Ticket.__table__.c.id == bindparam("id"))
-
-
-def _resumed_pauses(
-    connection: Connection, ticket_id: int, now_us: int
-) -> list[list[int | None]] | None:
-    """The ticket's SLA pauses with the open one ended at ``now_us``; None if none is open."""
-    paused = [list(pair) for pair in connection.execute(_PAUSES, {"id": ticket_id}).scalar() or []]
-    if not paused or paused[-1][1] is not None:
-        return None
-    paused[-1][1] = now_us
-    return paused
+        else:
+            TicketEditor.touch(context.connection, ticket.id, context.now)
 
 
 class StoreMessage:
@@ -376,14 +358,15 @@ class Acknowledge:
 
 
 class RecordEvents:
-    """Writes the audit trail of everything the earlier steps did, in one statement."""
+    """Writes the audit trail of everything the earlier steps did, in the order they did
+    it, in one statement: the mail's own events and the changes of the ticket's editors."""
 
     name = "record-events"
 
     def __call__(self, context: IntakeContext) -> None:
         assert context.ticket is not None
-        tickets.insert_events(
-            context.connection, context.ticket.id, context.now, context.actor, context.events
+        context.events.write(
+            context.connection, ticket_id=context.ticket.id, actor=context.actor, at=context.now
         )
 
 
@@ -417,7 +400,7 @@ def intake_steps(
         UpdateStatus(),
         StoreMessage(),
         Acknowledge(acknowledger),
-        RecordEvents(),
-        # After the mail's own events: the rules' changes and notices follow them.
+        # After the mail's own changes: the rules' changes and notices follow them.
         *((ApplyRules(notifier), NotifyAgents(config, notifier)) if notifier else ()),
+        RecordEvents(),
     )

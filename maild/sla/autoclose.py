@@ -19,31 +19,23 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine
 
 from maild.config import Config
-from maild.ticketing.customer_mail import AddressError, CustomerMail, queue_customer_mail
+from maild.ticketing.customer_mail import CustomerMail, queue_customer_mail
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.record import TicketRecord, load_ticket
-from outbound.guards import AutomaticMailLimits, held_back
 from outbound.templating import TemplateRenderer
 from parsing.ticketref import format_ticket_tag
-from storage.engine import is_sqlite, writer_engine
-from storage.models import Ticket, TicketStatus
+from storage.engine import writer_engine
+from storage.models import TicketStatus
+from storage.sla import resolved_before
+from storage.workflow import lock_ticket
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "system"
 KIND = "auto_close_warning"
-
-_tickets = Ticket.__table__
-_CANDIDATES = select(
-    _tickets.c.id, _tickets.c.number, _tickets.c.resolved_at, _tickets.c.auto_close_warned_at
-).where(
-    _tickets.c.status == TicketStatus.RESOLVED.value,
-    _tickets.c.resolved_at <= bindparam("since"),
-)
-_LOCK = select(_tickets.c.id).where(_tickets.c.id == bindparam("ticket_id")).with_for_update()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +53,8 @@ class AutoClose:
     ) -> None:
         self._engine = engine
         self._writer = writer_engine(engine)
-        self._sqlite = is_sqlite(engine)
         self._config = config
         self._renderer = renderer
-        self._limits = AutomaticMailLimits(
-            config.maild.auto_reply_limit, config.maild.auto_reply_domain_limit
-        )
 
     @property
     def close_after(self) -> timedelta:
@@ -84,7 +72,7 @@ class AutoClose:
             return AutoCloseReport()
         since = now - (self.close_after - self.warn_before)
         with self._engine.connect() as connection:
-            candidates = connection.execute(_CANDIDATES, {"since": since}).all()
+            candidates = resolved_before(connection, since)
         warned = closed = 0
         for row in candidates:
             if self.due(row.resolved_at, row.auto_close_warned_at, now) is None:
@@ -118,8 +106,7 @@ class AutoClose:
 
     def _handle(self, ticket_id: int, now: datetime) -> str | None:
         with self._writer.begin() as connection:
-            if not self._sqlite:
-                connection.execute(_LOCK, {"ticket_id": ticket_id})
+            lock_ticket(connection, ticket_id)
             record = load_ticket(connection, ticket_id)
             if record.status != TicketStatus.RESOLVED:
                 return None
@@ -154,9 +141,6 @@ class AutoClose:
         self, connection: Connection, record: TicketRecord, now: datetime, closes: datetime
     ) -> str | None:
         """Queue the warning to the requester; None when queued, otherwise why not."""
-        reason = held_back(connection, record.requester, now, self._limits)
-        if reason is not None:
-            return reason
         box = self._config.mailbox(record.mailbox)
         mailbox_name = box.name if box else record.mailbox
         tag = format_ticket_tag(self._config.maild.ticket_prefix, record.number)
@@ -173,34 +157,30 @@ class AutoClose:
                 "closes_in": _days(closes - now),
             },
         )
-        mail = CustomerMail(
-            from_name=mailbox_name,
-            subject=f"{tag} {record.subject}",
-            text=rendered.text,
-            html=rendered.html,
-            auto_submitted="auto-generated",
-            kind=KIND,
+        queued = queue_customer_mail(
+            connection,
+            self._config,
+            thread_of=record,
+            reply_ticket=record,
+            recipients=[(record.requester_name, record.requester)],
+            mail=CustomerMail(
+                from_name=mailbox_name,
+                subject=f"{tag} {record.subject}",
+                text=rendered.text,
+                html=rendered.html,
+                kind=KIND,
+            ),
+            now=now,
+            answer_latest=True,
         )
-        recipients = [(record.requester_name, record.requester)]
-        try:
-            queue_customer_mail(
-                connection,
-                thread_of=record,
-                reply_ticket=record,
-                recipients=recipients,
-                mail=mail,
-                now=now,
-                answer_latest=True,
-            )
-        except AddressError as error:
+        if queued.reason is not None:
             log.warning(
                 "no auto-close warning for ticket #%s: %s",
                 record.number,
-                error,
+                queued.reason,
                 extra={"ticket": record.number},
             )
-            return "address unusable"
-        return None
+        return queued.reason
 
 
 def _days(delta: timedelta) -> str:

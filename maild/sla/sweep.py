@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, String, bindparam, select, type_coerce
+from sqlalchemy import Engine
 
 from maild.automation.actions import TicketWork, escalate_ticket
 from maild.automation.rules_step import run_rules
@@ -41,42 +41,16 @@ from rules.escalation import next_tier
 from rules.model import Event, EventKind
 from rules.sla import Due, Kind, SlaStatus, Target, due_events, sla_status
 from storage.engine import is_sqlite, writer_engine
-from storage.models import Ticket, TicketStatus
+from storage.sla import SWEPT, sla_rows
+from storage.workflow import lock_ticket
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "system"
-SWEPT = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
-_SWEPT_VALUES = tuple(status.value for status in SWEPT)
 _NO_KEYS: frozenset[tuple[str, str]] = frozenset()
 _EMPTY_JSON = (None, "[]", "null", "")
 _NAIVE_TEXT = len("2026-03-04 11:58:29.490496")
 _TARGET_LABELS = {Target.FIRST_RESPONSE: "first response", Target.RESOLUTION: "resolution"}
-
-_tickets = Ticket.__table__
-_LOCK = select(_tickets.c.id).where(_tickets.c.id == bindparam("ticket_id")).with_for_update()
-
-
-def _read_query(raw: bool) -> Any:
-    """The sweep's one read. ``raw``: timestamps and JSON as the stored text (SQLite), so
-    only the tickets that need them pay for parsing."""
-    c = _tickets.c
-
-    def col(column: Any) -> Any:
-        return type_coerce(column, String).label(column.name) if raw else column
-
-    return select(
-        c.id,
-        c.number,
-        c.priority,
-        c.category,
-        c.requester,
-        col(c.created_at),
-        col(c.first_response_at),
-        col(c.resolved_at),
-        col(c.sla_paused),
-        col(c.sla_fired),
-    ).where(c.status.in_(_SWEPT_VALUES))
 
 
 def _instant(value: Any) -> datetime | None:
@@ -108,7 +82,8 @@ class _FiredCache(dict[Any, frozenset[tuple[str, str]]]):
 
 
 class _Row:
-    """One ticket row as ``rules.sla.SlaTicket``; parses a column only when it is read."""
+    """One row of ``storage.sla.sla_rows`` (columns by position, in ``SLA_COLUMNS``
+    order) as ``rules.sla.SlaTicket``; parses a column only when it is read."""
 
     __slots__ = ("_created", "_first", "_paused", "_resolved", "category", "priority", "vip")
 
@@ -185,7 +160,6 @@ class SlaSweep:
         self._notifier = notifier
         self._policy = policy
         self._sqlite = is_sqlite(engine)
-        self._query = _read_query(self._sqlite)
 
     # -- read --------------------------------------------------------------------------
 
@@ -199,7 +173,9 @@ class SlaSweep:
         vips: dict[str, bool] = {}  # requesters write many tickets: ask once each
         due: list[tuple[int, int]] = []
         with self._engine.connect() as connection:
-            rows = connection.execute(self._query).all()
+            # On SQLite timestamps and JSON come as the stored text: only the tickets that
+            # need them pay for parsing (see _Row).
+            rows = sla_rows(connection, as_text=self._sqlite)
         fired_cache = _FiredCache()
         for row in rows:
             stored = row[9]
@@ -252,8 +228,7 @@ class SlaSweep:
         """Fire what is due on one ticket in one transaction; how many fired (0 when
         another sweep got there first or the ticket changed meanwhile)."""
         with self._writer.begin() as connection:
-            if not self._sqlite:
-                connection.execute(_LOCK, {"ticket_id": ticket_id})
+            lock_ticket(connection, ticket_id)
             record = load_ticket(connection, ticket_id)
             if record.status not in SWEPT:
                 return 0

@@ -1,10 +1,15 @@
 """Changes to a ticket, each with its audit event, written in the caller's transaction.
 
-Every path that changes a ticket after intake goes through :class:`TicketEditor`: agent
-commands, rules, assignment, escalation, the SLA sweep and auto-close. That keeps the
-rules of the workflow in one place: pending pauses the SLA clock and leaving pending
-resumes it, resolving stamps ``resolved_at``, reopening clears it, and every change is an
-event naming who made it (``agent:ADDRESS``, ``rule:NAME``, ``system``).
+Every path that changes a ticket goes through :class:`TicketEditor`: intake (a customer's
+reply reopens), agent commands, rules, assignment, escalation, the SLA sweep and auto-close.
+That keeps the rules of the workflow in one place: pending pauses the SLA clock and leaving
+pending resumes it, resolving stamps ``resolved_at``, reopening clears it, and every change
+is an event naming who made it (``agent:ADDRESS``, ``rule:NAME``, ``customer:ADDRESS``,
+``system``).
+
+Events go through one channel, an :class:`EventLog`: an editor has its own, written by
+:meth:`TicketEditor.save`, or shares the log of the mail being taken in, so that the trail
+of a ticket reads in the order things happened.
 """
 
 from __future__ import annotations
@@ -14,16 +19,74 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection
 
 from maild.ticketing.record import TicketRecord
 from rules.businesstime import to_us
-from storage.models import Event, Ticket, TicketStatus
+from storage import workflow
+from storage.models import TicketStatus
 
 log = logging.getLogger(__name__)
 
-_tickets, _events = Ticket.__table__, Event.__table__
-_OPEN_AGAIN = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
+_REOPENED_CLEARS = ("resolved_at", "closed_at", "auto_close_warned_at")
+
+
+class EventLog:
+    """Audit events in the order they were recorded, written together by :meth:`write`.
+
+    An event recorded without a ticket or actor (intake records the mail's own events
+    before it knows the ticket the mail ends on) takes the ones :meth:`write` is given.
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        ticket_id: int | None = None,
+        actor: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        self._rows.append(
+            {"ticket_id": ticket_id, "at": at, "actor": actor, "kind": kind, "data": data}
+        )
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [row["kind"] for row in self._rows]
+
+    def discard_from(self, mark: int) -> None:
+        """Forget the events recorded since ``len(log)`` was ``mark`` (a rolled-back
+        savepoint)."""
+        del self._rows[mark:]
+
+    def write(
+        self,
+        connection: Connection,
+        *,
+        ticket_id: int | None = None,
+        actor: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Insert every event recorded so far, in order, and start afresh."""
+        rows = [
+            {
+                "ticket_id": ticket_id if row["ticket_id"] is None else row["ticket_id"],
+                "at": at if row["at"] is None else row["at"],
+                "actor": actor if row["actor"] is None else row["actor"],
+                "kind": row["kind"],
+                "data": row["data"],
+            }
+            for row in self._rows
+        ]
+        self._rows = []
+        workflow.insert_events(connection, rows)
 
 
 class TicketEditor:
@@ -34,32 +97,47 @@ class TicketEditor:
     """
 
     def __init__(
-        self, connection: Connection, record: TicketRecord, now: datetime, actor: str
+        self,
+        connection: Connection,
+        record: TicketRecord,
+        now: datetime,
+        actor: str,
+        *,
+        events: EventLog | None = None,
     ) -> None:
+        """``events``: a log shared with the caller, who writes it (then :meth:`save`
+        writes only the ticket's columns); without one the editor writes its own."""
         self.connection = connection
         self.record = record
         self.now = now
         self.actor = actor
         self._changes: dict[str, Any] = {}
-        self._events: list[dict[str, Any]] = []
+        self._log = events if events is not None else EventLog()
+        self._writes_log = events is None
+        self._recorded: list[tuple[str, dict[str, Any]]] = []
+
+    @staticmethod
+    def touch(connection: Connection, ticket_id: int, now: datetime) -> None:
+        """Mail arrived on the ticket and changed nothing else: only ``updated_at`` moves,
+        without reading the ticket (the intake path)."""
+        workflow.touch_ticket(connection, ticket_id, now)
 
     # -- the audit trail ---------------------------------------------------------------
 
     def record_event(self, kind: str, actor: str | None = None, **data: Any) -> None:
-        self._events.append(
-            {
-                "ticket_id": self.record.id,
-                "at": self.now,
-                "actor": actor or self.actor,
-                "kind": kind,
-                "data": data,
-            }
-        )
+        self._log.add(kind, data, ticket_id=self.record.id, actor=actor or self.actor, at=self.now)
+        self._recorded.append((kind, data))
+
+    @property
+    def event_log(self) -> EventLog:
+        """Where this editor's events go: give it to an editor of another ticket changed
+        by the same action, so the two trails stay in the order things happened."""
+        return self._log
 
     @property
     def events(self) -> list[tuple[str, dict[str, Any]]]:
-        """The events recorded so far, as (kind, data)."""
-        return [(event["kind"], event["data"]) for event in self._events]
+        """The events this editor recorded since it last saved, as (kind, data)."""
+        return list(self._recorded)
 
     def _set(self, name: str, value: Any) -> None:
         setattr(self.record, name, value)
@@ -68,7 +146,13 @@ class TicketEditor:
     # -- the changes -------------------------------------------------------------------
 
     def set_status(self, status: TicketStatus, actor: str | None = None) -> bool:
-        """Move the ticket to ``status``; False if it already is there."""
+        """Move the ticket to ``status``; False if it already is there.
+
+        The one workflow rule: entering pending pauses the SLA clock and leaving it resumes
+        the clock; resolving stamps ``resolved_at``, closing ``closed_at`` (and
+        ``resolved_at`` when it was never resolved); any other status clears both and the
+        auto-close warning, so an open ticket carries nothing of a finished one.
+        """
         record = self.record
         old = record.status
         if status == old:
@@ -87,10 +171,10 @@ class TicketEditor:
             self._set("closed_at", self.now)
             if record.resolved_at is None:
                 self._set("resolved_at", self.now)
-        elif old in _OPEN_AGAIN:
-            self._set("resolved_at", None)
-            self._set("closed_at", None)
-            self._set("auto_close_warned_at", None)
+        else:
+            for name in _REOPENED_CLEARS:
+                if getattr(record, name) is not None:
+                    self._set(name, None)
         self._set("status", status)
         self.record_event("status.changed", actor, **{"from": str(old), "to": str(status)})
         return True
@@ -190,16 +274,15 @@ class TicketEditor:
 
     @property
     def changed(self) -> bool:
-        return bool(self._changes or self._events)
+        return bool(self._changes or self._recorded)
 
     def save(self) -> None:
-        """Write the changed columns and the events; safe to call more than once."""
+        """Write the changed columns, and the events unless the log is shared; safe to
+        call more than once."""
         if self._changes:
             self._changes["updated_at"] = self.now
             self.record.updated_at = self.now
-            self.connection.execute(
-                update(_tickets).where(_tickets.c.id == self.record.id).values(**self._changes)
-            )
-        if self._events:
-            self.connection.execute(insert(_events), self._events)
-        self._changes, self._events = {}, []
+            workflow.update_ticket(self.connection, self.record.id, self._changes)
+        if self._writes_log:
+            self._log.write(self.connection)
+        self._changes, self._recorded = {}, []

@@ -10,45 +10,30 @@ whatever the subject says. ``Thread-Topic``/``Thread-Index`` do the same for Out
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
 from maild.config import Config
+from maild.ticketing.mail import mail_ticket, queue
 from maild.ticketing.record import TicketRecord
-from outbound.compose import AddressError, OutgoingMail, compose, make_message_id, token_address
-from outbound.outbox import enqueue_each
 from outbound.templating import TemplateRenderer
-from outbound.threadindex import thread_index, thread_topic
+from outbound.threads import agent_threading
+from outbound.ticketmail import TicketMail
 from parsing.ticketref import format_ticket_tag
 from rules.config import RulesConfig
-from storage.models import Message, MessageKind, OutboxMessage
+from storage import notices
+from storage.models import MessageKind
 
 log = logging.getLogger(__name__)
 
 RECENT_MESSAGES = 3
 """How many earlier messages a notification shows below the new one."""
 EXCERPT_CHARS = 4000
-
-_messages, _outbox = Message.__table__, OutboxMessage.__table__
-_RECENT = (
-    select(
-        _messages.c.kind,
-        _messages.c.from_address,
-        _messages.c.from_name,
-        _messages.c.reply_text,
-        _messages.c.created_at,
-    )
-    .where(_messages.c.ticket_id == bindparam("ticket_id"))
-    .order_by(_messages.c.id.desc())
-    .limit(bindparam("limit"))
-)
-_SENT = select(_outbox.c.id).where(_outbox.c.message_id == bindparam("message_id")).limit(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +42,13 @@ class Recipient:
     address: str
 
 
-def thread_root_id(token: str, address: str, domain: str) -> str:
-    """The Message-ID of the first notice about a ticket to ``address``: the same every
-    time, so later notices can name it before knowing whether it was sent."""
-    digest = hashlib.sha256(f"{token}\0{address.lower()}".encode()).hexdigest()[:20]
-    return f"<maild-{token}.n{digest}@{domain}>"
+def human_size(size: int) -> str:
+    """``532 bytes``, ``48 KB``, ``2.1 MB``: an attachment's size as a person reads it."""
+    if size < 1000:
+        return f"{size} bytes"
+    if size < 1_000_000:
+        return f"{round(size / 1000)} KB"
+    return f"{size / 1_000_000:.1f} MB"
 
 
 class Notifier:
@@ -125,17 +112,20 @@ class Notifier:
         self, connection: Connection, ticket_id: int, limit: int = RECENT_MESSAGES + 1
     ) -> list[dict[str, Any]]:
         """The last messages of the ticket, newest first, as template variables."""
-        rows = connection.execute(_RECENT, {"ticket_id": ticket_id, "limit": limit})
         return [
             {
-                "kind": str(row.kind),
-                "internal": row.kind == MessageKind.NOTE,
-                "from_address": row.from_address,
-                "from_name": row.from_name or row.from_address,
-                "text": (row.reply_text or "")[:EXCERPT_CHARS],
-                "at": row.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "kind": str(message.kind),
+                "internal": message.kind == MessageKind.NOTE,
+                "from_address": message.from_address,
+                "from_name": message.from_name or message.from_address,
+                "text": message.text[:EXCERPT_CHARS],
+                "at": message.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "attachments": [
+                    {"filename": item.filename, "size": human_size(item.size)}
+                    for item in message.attachments
+                ],
             }
-            for row in rows
+            for message in notices.recent_messages(connection, ticket_id, limit)
         ]
 
     def ticket_variables(self, record: TicketRecord, policy: RulesConfig) -> dict[str, Any]:
@@ -176,21 +166,28 @@ class Notifier:
         variables: Mapping[str, Any] | None = None,
         kind: str = "notification",
         skip: Iterable[str] = (),
+        parent_index: str | None = None,
     ) -> list[str]:
-        """Queue ``template`` for each recipient; the addresses it was queued for.
-        ``skip``: addresses that must not get it (the agent whose mail caused it)."""
+        """Queue ``template`` for each recipient, each in their own thread; the addresses
+        it was queued for. ``skip``: addresses that must not get it (the agent whose mail
+        caused it); ``parent_index``: the Thread-Index of the customer's mail it announces."""
         if not recipients:
             return []
         skipped = {address.lower() for address in skip}
+        linked = (
+            notices.ticket_numbers(connection, [record.linked_ticket_id])
+            if record.linked_ticket_id
+            else []
+        )
+        prefix = self._config.maild.ticket_prefix
         context = {
             **self.ticket_variables(record, policy),
+            "linked_tag": format_ticket_tag(prefix, linked[0]) if linked else "",
             "reason": reason,
             "messages": self.recent_messages(connection, record.id),
             **(variables or {}),
         }
-        domain = record.mailbox.partition("@")[2]
-        reply_to = token_address(record.mailbox, record.token)
-        tag = context["ticket_tag"]
+        ticket = mail_ticket(record)
         sent = []
         for recipient in recipients:
             if recipient.address in skipped:
@@ -198,49 +195,32 @@ class Notifier:
             rendered = self._renderer.render(
                 template, {**context, "recipient_name": recipient.name}
             )
-            root = thread_root_id(record.token, recipient.address, domain)
-            first = connection.execute(_SENT, {"message_id": root}).first() is None
-            message_id = root if first else make_message_id(record.token, domain)
-            assert record.created_at is not None
-            mail = OutgoingMail(
-                from_name=context["mailbox_name"],
-                from_address=record.mailbox,
-                to=((recipient.name, recipient.address),),
-                subject=f"{tag} {record.subject}",
-                text=rendered.text,
-                html=rendered.html,
-                message_id=message_id,
-                in_reply_to=None if first else root,
-                references=() if first else (root,),
-                reply_to=reply_to,
-                auto_submitted="auto-generated",
-                date=now,
-                thread_topic=thread_topic(record.subject),
-                thread_index=thread_index(
-                    f"{record.token}:{recipient.address}", record.created_at, None if first else now
+            queued = queue(
+                connection,
+                self._config,
+                TicketMail(
+                    kind=kind,
+                    ticket=ticket,
+                    recipients=[(recipient.name, recipient.address)],
+                    from_name=context["mailbox_name"],
+                    from_address=record.mailbox,
+                    subject=f"{context['ticket_tag']} {record.subject}",
+                    text=rendered.text,
+                    html=rendered.html,
+                    threading=agent_threading(
+                        connection, ticket, recipient.address, parent_index=parent_index
+                    ),
                 ),
+                now,
             )
-            try:
-                raw = compose(mail)
-            except AddressError as error:
+            if queued.sent_to:
+                sent.append(recipient.address)
+            else:
                 log.warning(
                     "no %s to %s: %s",
                     kind,
                     recipient.address,
-                    error,
+                    queued.reason,
                     extra={"ticket": record.number},
                 )
-                continue
-            enqueue_each(
-                connection,
-                ticket_id=record.id,
-                kind=kind,
-                message_id=message_id,
-                mailbox=record.mailbox,
-                token=record.token,
-                recipients=[recipient.address],
-                raw=raw,
-                now=now,
-            )
-            sent.append(recipient.address)
         return sent

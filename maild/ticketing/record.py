@@ -5,45 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
 from rules.businesstime import from_us
 from rules.config import RulesConfig
 from rules.model import TicketView as RulesTicketView
-from storage.models import Ticket, TicketStatus
-
-_tickets = Ticket.__table__
-_COLUMNS = (
-    "id",
-    "number",
-    "token",
-    "mailbox",
-    "subject",
-    "status",
-    "priority",
-    "requester",
-    "requester_name",
-    "assignee",
-    "team",
-    "tier",
-    "category",
-    "tags",
-    "created_at",
-    "updated_at",
-    "first_response_at",
-    "resolved_at",
-    "closed_at",
-    "assigned_at",
-    "sla_paused",
-    "sla_fired",
-    "auto_close_warned_at",
-    "merged_into_id",
-    "linked_ticket_id",
-)
-_SELECT = select(*(_tickets.c[name] for name in _COLUMNS))
-_BY_ID = _SELECT.where(_tickets.c.id == bindparam("ticket_id"))
-_BY_NUMBER = _SELECT.where(_tickets.c.number == bindparam("number"))
+from storage import workflow
+from storage.models import TicketStatus
 
 
 @dataclass(slots=True)
@@ -127,10 +97,9 @@ def fired_keys(stored: Sequence[str] | None) -> frozenset[tuple[str, str]]:
     return frozenset(keys)
 
 
-def _record(row: object) -> TicketRecord | None:
-    if row is None:
+def _record(values: dict[str, Any] | None) -> TicketRecord | None:
+    if values is None:
         return None
-    values = dict(row._mapping)  # type: ignore[attr-defined]
     values["status"] = TicketStatus(values["status"])
     values["tags"] = list(values["tags"] or [])
     values["sla_paused"] = [list(pair) for pair in values["sla_paused"] or []]
@@ -140,11 +109,11 @@ def _record(row: object) -> TicketRecord | None:
 
 
 def load_ticket(connection: Connection, ticket_id: int) -> TicketRecord:
-    record = _record(connection.execute(_BY_ID, {"ticket_id": ticket_id}).first())
+    record = _record(workflow.ticket_row(connection, ticket_id))
     if record is None:
         raise LookupError(f"no ticket with id {ticket_id}")
     return record
 
 
 def find_ticket(connection: Connection, number: int) -> TicketRecord | None:
-    return _record(connection.execute(_BY_NUMBER, {"number": number}).first())
+    return _record(workflow.ticket_row_by_number(connection, number))

@@ -129,7 +129,7 @@ def test_agents_command_lists_agents_with_open_tickets(
         send_as_agent(daemon, agent_mail("#assign me", to=to, subject="Re: x"), to)
     result = CliRunner().invoke(cli, ["-c", str(config_file), "agents", "--json"])
     assert result.exit_code == 0, result.output
-    listing = {row["address"]: row for row in json.loads(result.output)}
+    listing = {row["address"]: row for row in json.loads(result.stdout)}
     assert listing["alice@example.com"]["open_tickets"] == 2
     assert listing["alice@example.com"]["teams"] == ["support"]
     assert listing["alice@example.com"]["max_open"] == 5

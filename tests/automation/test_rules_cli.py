@@ -130,7 +130,7 @@ def test_rules_test_reads_workloads_from_the_database_without_writing(
             daemon.send(customer_mail(subject=f"question {n}"))
         mail = eml(tmp_path, subject="question 3")
         for _ in range(2):  # the same answer twice: the cursor was not moved
-            report = json.loads(run(path, "test", str(mail), "--json").output)
+            report = json.loads(run(path, "test", str(mail), "--json").stdout)
             assert report["assignment"]["agent"] == "carol@example.com"
         assert len(tickets(daemon)) == 2
         with daemon.runtime.sessions() as session:

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from maild.cli import cli
 from maild.clock import ManualClock
 from maild.pipeline.delivery import Delivery
+from rules.businesstime import to_us
 from storage.models import AssignmentCursor, OutboxMessage, Ticket, TicketStatus
 from tests.automation.helpers import (
     AGENTS,
@@ -291,14 +292,18 @@ def test_assignee_is_told_once_and_others_not_at_all(
     assert not to(received, "bob@example.com")
 
 
-def test_automated_mail_notifies_nobody(start: Start, sink: Sink, clock: ManualClock) -> None:
+def test_automated_mail_runs_no_rules_and_is_announced_not_answered(
+    start: Start, sink: Sink, clock: ManualClock
+) -> None:
     daemon = start(rules=[TEAM_ROUND_ROBIN])
     send(daemon, clock, subject="Out of office", headers={"Auto-Submitted": "auto-replied"})
     daemon.flush_outbox()
 
     [ticket] = tickets(daemon)
     assert ticket.assignee is None  # rules do not run on automated mail
-    assert sink.received == []
+    # The agents hear of the new ticket; the automated sender gets nothing back.
+    assert sink.received and all(ticket.requester not in r.rcpt_tos for r in sink.received)
+    assert {r.message["Subject"] for r in sink.received} == {f"[ACME #1000] {ticket.subject}"}
 
 
 def test_rule_events_show_in_tickets_show(
@@ -330,3 +335,46 @@ def test_quiet_source_runs_rules_but_tells_nobody(
     with daemon.runtime.sessions() as session:
         assert session.scalars(select(OutboxMessage)).all() == []
     assert sink.received == []
+
+
+def test_reply_to_pending_ticket_events_read_in_the_order_they_happened(
+    start: Start, clock: ManualClock
+) -> None:
+    """The mail's own events, the reopening and the rule's changes share one channel: by
+    event id they read as they happened (a Cc joins, the ticket reopens, the message is
+    stored, then the rules and notices follow), and the reopening resumes the SLA clock."""
+    tagger = {
+        "name": "follow-ups",
+        "when": {"event": ["ticket.customer_replied"]},
+        "then": {"tags": ["follow_up"]},
+    }
+    daemon = start(rules=[tagger])
+    send(daemon, clock, message_id="<q1@customer.example>")
+    paused_at = to_us(clock.now())
+    with daemon.runtime.write_sessions() as session, session.begin():
+        session.execute(
+            update(Ticket).values(status=TicketStatus.PENDING, sla_paused=[[paused_at, None]])
+        )
+    before = len(events(daemon, 1000))
+
+    send(
+        daemon,
+        clock,
+        subject="Re: Printer on fire",
+        in_reply_to="<q1@customer.example>",
+        headers={"Cc": "Bob <bob@customer.example>"},
+    )
+
+    [ticket] = tickets(daemon)
+    assert (ticket.status, ticket.tags) == (TicketStatus.OPEN, ["follow_up"])
+    assert ticket.sla_paused == [[paused_at, to_us(clock.now())]]
+    reply = [(e.kind, e.actor) for e in events(daemon, 1000)[before:]]
+    assert [kind for kind, _ in reply][:4] == [
+        "participant.added",
+        "status.changed",
+        "message.received",
+        "tags.changed",
+    ]
+    assert reply[1] == ("status.changed", "customer:ada@customer.example")
+    assert reply[3] == ("tags.changed", "rule:follow-ups")
+    assert all(kind == "notification.queued" for kind, _ in reply[4:])

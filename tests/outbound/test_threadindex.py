@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from outbound.threadindex import thread_index, thread_topic
+from outbound.threadindex import continue_thread_index, thread_index, thread_topic
 
 CREATED = datetime(2026, 3, 2, 9, 0, 30, tzinfo=UTC)
 FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
@@ -122,3 +122,30 @@ def test_naive_datetimes_are_refused() -> None:
 def test_time_before_1601_is_refused() -> None:
     with pytest.raises(ValueError, match="1601"):
         thread_index("token-a", datetime(1500, 1, 1, tzinfo=UTC))
+
+
+def test_continuing_a_customers_index_keeps_their_conversation() -> None:
+    theirs = thread_index("outlook-user-conversation", CREATED)
+    answered = CREATED + timedelta(hours=2)
+    ours = decode(continue_thread_index(theirs, answered) or "")
+    parent = decode(theirs)
+    assert ours[:22] == parent  # the same header: the same conversation GUID and start
+    assert len(ours) == 27
+    assert abs(child_delta(ours[22:]) - timedelta(hours=2)) < timedelta(seconds=1)
+    # and one level deeper for an answer to that
+    deeper = decode(continue_thread_index(base64.b64encode(ours).decode(), answered) or "")
+    assert deeper[:27] == ours and len(deeper) == 32
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "not base64!",
+        base64.b64encode(b"\x01" * 21).decode(),
+        base64.b64encode(b"\x01" * 25).decode(),
+    ],
+    ids=["empty", "garbage", "too short", "not a whole level"],
+)
+def test_a_malformed_parent_index_is_not_continued(value: str) -> None:
+    assert continue_thread_index(value, CREATED) is None

@@ -99,7 +99,7 @@ def test_forged_bounce_about_a_cc_marks_nobody(daemon: DaemonThread, sink: Sink)
         mail_from="eve@evil.example",
     )
     assert victim in participants(daemon, 1000)
-    [eve_ack] = sink.wait_for(1)
+    [eve_ack] = sent_to(sink, "eve@evil.example", 1)
     token = re.search(r"support\+([a-z0-9]+)@", eve_ack.message["Reply-To"]).group(1)
     own_copy_sender = eve_ack.mail_from  # what Eve sees as Return-Path of her own copy
     for n, envelope in enumerate((f"support+{token}@example.com", own_copy_sender)):

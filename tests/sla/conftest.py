@@ -20,7 +20,7 @@ from maild.ticketing.record import TicketRecord, find_ticket
 from storage.engine import writer_engine
 from storage.models import Event, OutboxMessage, OutboxStatus
 from tests.conftest import config_data
-from tests.support import DaemonThread, Received, Sink, eventually
+from tests.support import DaemonThread, Received, Sink
 
 POLICY: dict[str, Any] = {
     "sla": {"policies": {"medium": {"first_response": "1h", "resolution": "8h"}}},
@@ -118,9 +118,9 @@ def queued(runtime: Runtime, kind: str) -> list[OutboxMessage]:
 
 def delivered(daemon: DaemonThread, sink: Sink, phrase: str) -> list[Received]:
     """Once everything queued has been sent, the mails at the sink whose text has
-    ``phrase``. (The daemon's own outbox loop may be sending some of it right now.)"""
+    ``phrase``. (The flush waits for one the daemon's own outbox loop has in progress.)"""
     daemon.flush_outbox()
-    assert eventually(lambda: not pending(daemon.runtime)), "the outbox did not empty"
+    assert not pending(daemon.runtime), "the outbox did not empty"
     return [mail for mail in sink.received if phrase in text_of(mail)]
 
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
-from maild.ticketing.editor import TicketEditor
+from maild.ticketing.editor import EventLog, TicketEditor
 from maild.ticketing.record import load_ticket
 from rules.businesstime import to_us
+from storage import workflow
 from storage.models import Event, TicketStatus
 from tests.ticketing.conftest import CREATED, new_ticket
 
@@ -160,3 +161,87 @@ def test_unassigning_keeps_the_team_unless_told(engine: Engine) -> None:
     _edit(engine, record.id, CREATED, "system", lambda e: e.assign(None, None, keep_team=False))
     with engine.connect() as connection:
         assert load_ticket(connection, record.id).team is None
+
+
+def test_a_shared_event_log_keeps_the_order_things_happened(engine: Engine) -> None:
+    """Intake's channel: the mail's own events (ticket and actor given when written) and
+    the editor's changes read in the order they were recorded; the editor's save writes
+    only the ticket's columns."""
+    record = new_ticket(engine)
+    at = CREATED + timedelta(minutes=1)
+    log = EventLog()
+    with engine.begin() as connection:
+        log.add("participant.added", {"address": "bob@customer.org"})
+        editor = TicketEditor(connection, record, at, "customer:carol@customer.org", events=log)
+        editor.set_status(TicketStatus.OPEN)
+        editor.save()
+        assert _events(engine, record.id) == []  # not by the editor
+        log.add("message.received", {"threaded_by": "references"})
+        rules = TicketEditor(connection, record, at, "rule", events=log)
+        rules.change_tags(add=["follow_up"], actor="rule:follow-ups")
+        assert rules.events == [("tags.changed", {"added": ["follow_up"], "removed": []})]
+        rules.save()
+        assert log.kinds == [
+            "participant.added",
+            "status.changed",
+            "message.received",
+            "tags.changed",
+        ]
+        log.write(connection, ticket_id=record.id, actor="customer:carol@customer.org", at=at)
+        assert len(log) == 0
+    assert [(actor, kind) for actor, kind, _ in _events(engine, record.id)] == [
+        ("customer:carol@customer.org", "participant.added"),
+        ("customer:carol@customer.org", "status.changed"),
+        ("customer:carol@customer.org", "message.received"),
+        ("rule:follow-ups", "tags.changed"),
+    ]
+    with engine.connect() as connection:
+        stored = load_ticket(connection, record.id)
+    assert (stored.status, stored.tags, stored.updated_at) == (TicketStatus.OPEN, ["follow_up"], at)
+
+
+def test_discarded_events_of_a_rolled_back_savepoint_are_not_written(engine: Engine) -> None:
+    record = new_ticket(engine)
+    log = EventLog()
+    with engine.begin() as connection:
+        log.add("message.followed_merge", {"into": 1000})
+        mark = len(log)
+        editor = TicketEditor(connection, record, CREATED, "agent:bob@example.com", events=log)
+        editor.set_priority("high")
+        log.discard_from(mark)
+        log.write(connection, ticket_id=record.id, actor="agent:bob@example.com", at=CREATED)
+    assert [kind for _, kind, _ in _events(engine, record.id)] == ["message.followed_merge"]
+
+
+def test_reopening_clears_what_a_finished_ticket_carried(engine: Engine) -> None:
+    """A customer's reply to a pending ticket (intake) and an agent's reopening of a
+    resolved one follow one rule: nothing of a finished ticket stays on an open one."""
+    record = new_ticket(engine)
+    at = CREATED + timedelta(hours=1)
+    _edit(engine, record.id, at, "system", lambda e: e.set_status(TicketStatus.PENDING))
+    with engine.begin() as connection:  # a stale stamp, as an old import could leave
+        workflow.update_ticket(connection, record.id, {"auto_close_warned_at": at})
+    later = at + timedelta(hours=1)
+    _edit(
+        engine,
+        record.id,
+        later,
+        "customer:carol@customer.org",
+        lambda e: e.set_status(TicketStatus.OPEN),
+    )
+    with engine.connect() as connection:
+        stored = load_ticket(connection, record.id)
+    assert (stored.resolved_at, stored.closed_at, stored.auto_close_warned_at) == (None, None, None)
+    assert stored.sla_paused == [[to_us(at), to_us(later)]]
+
+
+def test_touch_moves_only_updated_at_without_reading_the_ticket(engine: Engine) -> None:
+    record = new_ticket(engine)
+    later = CREATED + timedelta(minutes=7)
+    with engine.begin() as connection:
+        TicketEditor.touch(connection, record.id, later)
+    with engine.connect() as connection:
+        stored = load_ticket(connection, record.id)
+    assert stored.updated_at == later
+    assert (stored.status, stored.priority) == (record.status, record.priority)
+    assert _events(engine, record.id) == []

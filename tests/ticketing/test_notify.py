@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 from maild.config import config_from_mapping
-from maild.ticketing.notify import Notifier, Recipient, thread_root_id
+from maild.ticketing.notify import Notifier, Recipient
 from maild.ticketing.record import load_ticket
-from outbound.compose import token_from_message_id
+from outbound.compose import agent_thread_root_id, token_from_message_id
 from outbound.templating import TemplateRenderer
 from storage import tickets
 from storage.models import MessageKind, OutboxMessage
@@ -110,7 +110,7 @@ def test_each_recipient_gets_a_threaded_notice_of_their_own(
         ["alice@example.com"],
     ]
     first, _, second = (email.message_from_bytes(row.raw, policy=default_policy) for row in rows)
-    root = thread_root_id(TOKEN, "alice@example.com", "example.com")
+    root = agent_thread_root_id(TOKEN, "alice@example.com", "example.com")
     assert first["Message-ID"] == root and first["In-Reply-To"] is None
     assert second["In-Reply-To"] == root and second["References"] == root
     assert token_from_message_id(root) == TOKEN

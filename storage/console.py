@@ -1,0 +1,298 @@
+"""The queries behind the operator's console (``maild tickets``, ``quarantine``, ``outbox``,
+``participants``, ``agents``): one function per view, returning plain frozen values.
+
+The CLI opens a session, calls one of these and prints what comes back; it writes no SQL
+itself. Nothing here is on the intake path. Imports nothing of the project but ``storage``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from storage.models import (
+    Event,
+    Message,
+    MessageKind,
+    OutboxMessage,
+    OutboxStatus,
+    Participant,
+    ParticipantRole,
+    QuarantinedMessage,
+    QuarantineStatus,
+    Ticket,
+    TicketStatus,
+)
+
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketSummary:
+    number: int
+    subject: str
+    status: TicketStatus
+    priority: str
+    requester: str
+    assignee: str | None
+    team: str | None
+    tier: str | None
+    category: str | None
+    tags: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantLine:
+    address: str
+    name: str
+    role: ParticipantRole
+    bouncing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentLine:
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageLine:
+    kind: MessageKind
+    from_address: str
+    created_at: datetime
+    subject: str
+    body: str  # the whole text, quoted history included
+    reply_text: str  # without the quoted history
+    attachments: tuple[AttachmentLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EventLine:
+    at: datetime
+    actor: str
+    kind: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TicketThread:
+    """A ticket as ``maild tickets show`` prints it: messages and events oldest first."""
+
+    ticket: TicketSummary
+    participants: tuple[ParticipantLine, ...]
+    messages: tuple[MessageLine, ...]
+    events: tuple[EventLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BouncingAddress:
+    address: str
+    tickets: int
+    latest_ticket: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxLine:
+    id: int
+    ticket_number: int | None
+    kind: str
+    status: OutboxStatus
+    recipients: tuple[str, ...]
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineLine:
+    id: int
+    received_at: datetime
+    source: str
+    mail_from: str
+    mailbox: str
+    recipients: tuple[str, ...]
+    status: QuarantineStatus
+    error: str
+    detail: str | None
+    raw: bytes | None = None  # the message as it arrived, when asked for
+
+
+def _summary(ticket: Ticket) -> TicketSummary:
+    return TicketSummary(
+        number=ticket.number,
+        subject=ticket.subject,
+        status=TicketStatus(ticket.status),
+        priority=ticket.priority,
+        requester=ticket.requester,
+        assignee=ticket.assignee,
+        team=ticket.team,
+        tier=ticket.tier,
+        category=ticket.category,
+        tags=tuple(ticket.tags or ()),
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        first_response_at=ticket.first_response_at,
+        resolved_at=ticket.resolved_at,
+    )
+
+
+def list_tickets(session: Session, status: TicketStatus | None = None) -> list[TicketSummary]:
+    """``maild tickets list``: every ticket (or those in ``status``) by number."""
+    query = select(Ticket).order_by(Ticket.number)
+    if status is not None:
+        query = query.where(Ticket.status == str(status))
+    return [_summary(ticket) for ticket in session.scalars(query)]
+
+
+def ticket_thread(session: Session, number: int) -> TicketThread | None:
+    """``maild tickets show N``: the ticket, its participants, messages and events."""
+    ticket = session.scalar(
+        select(Ticket).where(Ticket.number == number).options(selectinload(Ticket.participants))
+    )
+    if ticket is None:
+        return None
+    messages = session.scalars(
+        select(Message)
+        .where(Message.ticket_id == ticket.id)
+        .order_by(Message.id)
+        .options(selectinload(Message.attachments))
+    )
+    events = session.scalars(select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id))
+    return TicketThread(
+        ticket=_summary(ticket),
+        participants=tuple(
+            ParticipantLine(p.address, p.name, ParticipantRole(p.role), p.bouncing)
+            for p in ticket.participants
+        ),
+        messages=tuple(
+            MessageLine(
+                kind=MessageKind(m.kind),
+                from_address=m.from_address,
+                created_at=m.created_at,
+                subject=m.subject,
+                body=m.body,
+                reply_text=m.reply_text,
+                attachments=tuple(
+                    AttachmentLine(a.filename, a.content_type, a.size) for a in m.attachments
+                ),
+            )
+            for m in messages
+        ),
+        events=tuple(EventLine(e.at, e.actor, e.kind, dict(e.data or {})) for e in events),
+    )
+
+
+def open_tickets_per_assignee(session: Session) -> dict[str, int]:
+    """``maild agents``: how many new, open and pending tickets each assignee has."""
+    rows = session.execute(
+        select(Ticket.assignee, func.count(Ticket.id))
+        .where(Ticket.assignee.is_not(None), Ticket.status.in_([str(s) for s in OPEN_STATUSES]))
+        .group_by(Ticket.assignee)
+    ).all()
+    return {assignee: count for assignee, count in rows}
+
+
+def bouncing_addresses(session: Session) -> list[BouncingAddress]:
+    """``maild participants``: addresses marked bouncing, with how many tickets they are on
+    and the newest of them."""
+    rows = session.execute(
+        select(Participant.address, func.count(Participant.id), func.max(Ticket.number))
+        .join(Ticket, Ticket.id == Participant.ticket_id)
+        .where(Participant.bouncing.is_(True))
+        .group_by(Participant.address)
+        .order_by(Participant.address)
+    ).all()
+    return [BouncingAddress(address, count, latest) for address, count, latest in rows]
+
+
+def clear_bouncing(session: Session, address: str) -> int:
+    """``maild participants clear``: write to ``address`` again; the number of tickets on
+    which it was marked bouncing. The caller commits."""
+    result = session.execute(
+        update(Participant)
+        .where(Participant.address == address.lower(), Participant.bouncing.is_(True))
+        .values(bouncing=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def outbox_lines(
+    session: Session,
+    statuses: Iterable[OutboxStatus] = (OutboxStatus.PENDING, OutboxStatus.DEAD),
+) -> list[OutboxLine]:
+    """``maild outbox``: mail still to send and mail given up on, oldest first (answered by
+    the ``status, next_attempt_at`` index)."""
+    rows = session.execute(
+        select(
+            OutboxMessage.id,
+            Ticket.number,
+            OutboxMessage.kind,
+            OutboxMessage.status,
+            OutboxMessage.recipients,
+            OutboxMessage.attempts,
+            OutboxMessage.next_attempt_at,
+            OutboxMessage.last_error,
+        )
+        .outerjoin(Ticket, Ticket.id == OutboxMessage.ticket_id)
+        .where(OutboxMessage.status.in_([str(status) for status in statuses]))
+        .order_by(OutboxMessage.id)
+    ).all()
+    return [
+        OutboxLine(
+            id=row[0],
+            ticket_number=row[1],
+            kind=row[2],
+            status=OutboxStatus(row[3]),
+            recipients=tuple(row[4] or ()),
+            attempts=row[5],
+            next_attempt_at=row[6],
+            last_error=row[7],
+        )
+        for row in rows
+    ]
+
+
+def _quarantine_line(row: QuarantinedMessage, raw: bytes | None = None) -> QuarantineLine:
+    return QuarantineLine(
+        id=row.id,
+        received_at=row.received_at,
+        source=row.source,
+        mail_from=row.mail_from,
+        mailbox=row.mailbox,
+        recipients=tuple(row.recipients or ()),
+        status=QuarantineStatus(row.status),
+        error=row.error,
+        detail=row.detail,
+        raw=raw,
+    )
+
+
+def quarantine_lines(
+    session: Session, status: QuarantineStatus | None = QuarantineStatus.HELD
+) -> list[QuarantineLine]:
+    """``maild quarantine list``: held messages (all with ``status=None``), oldest first."""
+    query = select(QuarantinedMessage).order_by(QuarantinedMessage.id)
+    if status is not None:
+        query = query.where(QuarantinedMessage.status == str(status))
+    return [_quarantine_line(row) for row in session.scalars(query)]
+
+
+def quarantine_line(
+    session: Session, ident: int, *, with_raw: bool = False
+) -> QuarantineLine | None:
+    """``maild quarantine show|retry ID``: one quarantined message; its bytes only when
+    ``with_raw`` (they are not loaded otherwise)."""
+    row = session.get(QuarantinedMessage, ident)
+    if row is None:
+        return None
+    return _quarantine_line(row, row.raw if with_raw else None)
