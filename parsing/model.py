@@ -83,6 +83,13 @@ class ParsedMail:
     problem: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def quarantine_reason(self) -> str | None:
+        """Why intake holds this message in quarantine instead of storing it, or None: a
+        parse problem, except in a delivery report, which goes on to be matched to the
+        mail of ours that bounced (a report without a usable sender still finds it)."""
+        return self.problem if self.problem is not None and self.bounce is None else None
+
     def header_values(self, name: str) -> tuple[str, ...]:
         """All values of header ``name`` (case-insensitive), in message order."""
         wanted = name.lower()

@@ -55,11 +55,6 @@ _HEADER = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:")  # the stdlib feedparser'
 _BOUNDARY_TAIL = re.compile(rb"(--)?[ \t]*")
 
 
-def mime_too_deep(limit: int) -> str:
-    """The reason a message nested deeper than ``limit`` is quarantined."""
-    return f"MIME nesting deeper than {limit} levels"
-
-
 def _container(content_type: bytes | None, default: str) -> tuple[str, bytes | None]:
     """What a part's Content-Type makes it, read as the stdlib reads it: ``multipart/digest``
     or ``multipart`` (with its delimiter ``--BOUNDARY``), ``message`` (its body is a message
@@ -286,7 +281,7 @@ def _parse(raw: bytes, ticket_prefix: str | None, max_mime_depth: int) -> Parsed
         return empty_parsed_mail(problems.EMPTY, ("empty-message",))
     if mime_depth_exceeds(raw, max_mime_depth):
         # Before the parse: the stdlib and mail-parser recurse once per level.
-        return empty_parsed_mail(mime_too_deep(max_mime_depth), ("mime-too-deep",))
+        return empty_parsed_mail(problems.mime_too_deep(max_mime_depth), ("mime-too-deep",))
     message = email.message_from_bytes(raw)
     defects = _Defects()
     defects.extend(_stdlib_defects(message))
@@ -367,7 +362,7 @@ def parse_message(
     ``[ACME #1234]`` subject tag. A message that cannot be handled as ordinary mail comes
     back with ``problem`` set; when parsing itself fails, everything else is empty. So does
     a message whose multipart and ``message/*`` parts nest deeper than ``max_mime_depth``
-    (:func:`mime_too_deep`).
+    (:func:`parsing.problems.mime_too_deep`).
     """
     try:
         if not isinstance(raw, bytes):

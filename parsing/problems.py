@@ -26,6 +26,11 @@ NO_SENDER = "no usable sender address in the From header"
 BROKEN_MIME = "broken MIME: multipart boundary missing or never found, body cannot be determined"
 
 
+def mime_too_deep(limit: int) -> str:
+    """The reason a message nested deeper than ``limit`` levels is quarantined."""
+    return f"MIME nesting deeper than {limit} levels"
+
+
 def find_problem(
     *,
     has_headers: bool,

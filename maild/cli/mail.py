@@ -24,19 +24,9 @@ EX_TEMPFAIL = 75
 PARSE_KEYS = (*JSON_KEYS, "quarantine")
 
 
-def quarantine_reason(parsed: ParsedMail) -> str | None:
-    """Why intake would hold this mail in quarantine instead of storing it, or None.
-
-    The rule of ``maild/pipeline/driver.py``: a parse problem quarantines the mail, except
-    in a delivery report, which goes on to be matched to the mail of ours that bounced."""
-    if parsed.problem is not None and parsed.bounce is None:
-        return parsed.problem
-    return None
-
-
 def parse_report(parsed: ParsedMail) -> dict[str, Any]:
     """One line of ``maild parse --json``: exactly :data:`PARSE_KEYS`."""
-    return {**as_json_dict(parsed), "quarantine": quarantine_reason(parsed)}
+    return {**as_json_dict(parsed), "quarantine": parsed.quarantine_reason}
 
 
 def _read_input(name: str) -> bytes:

@@ -21,7 +21,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from maild.automation.assignment import choose
 from maild.cli.context import CliContext, config_option, pass_cli
-from maild.cli.mail import quarantine_reason
 from maild.cli.output import echo_json
 from maild.config import Config, ConfigError, load_config
 from parsing import parse_message
@@ -122,7 +121,7 @@ def simulate(
     )
     sender = parsed.from_.key if parsed.from_ else ""
     box = _mailbox(config, [a.key for a in (*parsed.to, *parsed.cc)], mailbox)
-    quarantine = quarantine_reason(parsed)
+    quarantine = parsed.quarantine_reason
     if quarantine is not None:  # no ticket is made, so no rule runs
         return {
             "mail": {
