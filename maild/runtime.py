@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from maild.clock import Clock, SystemClock
 from maild.config import Config
+from maild.database import open_engine
 from maild.pipeline.acknowledge import Acknowledger
 from maild.pipeline.delivery import Delivery, DeliveryResult
 from maild.pipeline.driver import Pipeline
@@ -29,9 +30,7 @@ from outbound.outbox import OutboxWorker
 from outbound.templating import TemplateRenderer
 from outbound.transport import Transport, transport_from_url
 from storage.engine import (
-    DatabaseSettings,
     check_writable,
-    create_database_engine,
     is_read_only,
     read_only_error,
     session_factory,
@@ -40,16 +39,6 @@ from storage.engine import (
 from storage.schema import ensure_current
 
 __all__ = ["Delivery", "Runtime", "open_engine"]
-
-
-def open_engine(config: Config) -> Engine:
-    return create_database_engine(
-        DatabaseSettings(
-            url=config.database_url,
-            busy_timeout=config.database.busy_timeout,
-            synchronous=config.database.synchronous,
-        )
-    )
 
 
 def make_transport(config: Config) -> Transport:

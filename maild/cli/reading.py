@@ -13,26 +13,16 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from storage.engine import DatabaseSettings, create_database_engine, session_factory
+from storage.engine import session_factory
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
     from maild.config import Config
+from maild.database import open_engine
 
 T = TypeVar("T")
-
-
-def open_engine(config: Config) -> Engine:
-    """The engine ``maild.runtime.open_engine`` makes, without importing the runtime."""
-    return create_database_engine(
-        DatabaseSettings(
-            url=config.database_url,
-            busy_timeout=config.database.busy_timeout,
-            synchronous=config.database.synchronous,
-        )
-    )
 
 
 def read_view(config: Config, view: Callable[[Session], T]) -> T:
