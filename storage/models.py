@@ -163,7 +163,10 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("mailbox", "dedup_key"),
-        Index("ix_messages_message_id", "message_id"),
+        # Both columns of the threading lookup (message_id IN … AND mailbox = ?): with the
+        # Message-ID alone, SQLite preferred the unique (mailbox, dedup_key) index and
+        # walked every message of the mailbox for each lookup.
+        Index("ix_messages_message_id_mailbox", "message_id", "mailbox"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
