@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from maild.cli.context import CliContext, config_option, pass_cli
-from maild.cli.reading import open_engine
+from maild.cli.reading import missing_database_file, open_engine
 from storage.schema import current_revision, head_revision, schema_state, upgrade
 
 
@@ -32,6 +32,10 @@ def db_upgrade(cli: CliContext) -> None:
 @pass_cli
 def db_status(cli: CliContext) -> None:
     """Show the schema revision and whether it is current."""
+    missing = missing_database_file(cli.config())
+    if missing is not None:
+        click.echo(f"no database at {missing} ('maild db upgrade' creates it)")
+        return
     engine = open_engine(cli.config())
     try:
         state = schema_state(engine)

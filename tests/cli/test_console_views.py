@@ -30,7 +30,10 @@ def with_attachment() -> bytes:
     return message.as_bytes()
 
 
-def test_an_empty_database_gets_its_schema_and_shows_nothing(console_config: Path) -> None:
+def test_an_empty_database_shows_nothing(console_config: Path) -> None:
+    absent = invoke(console_config, "tickets", "list", "--json")
+    assert absent.exit_code == 1 and "no database at" in absent.output
+    assert invoke(console_config, "db", "upgrade").exit_code == 0
     listed = invoke(console_config, "tickets", "list", "--json")
     assert listed.exit_code == 0, listed.output
     assert json.loads(listed.stdout) == []
