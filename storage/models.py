@@ -107,13 +107,18 @@ class Counter(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    __table_args__ = (
+        # The console's pages (newest first, by status) and its --since/--until.
+        Index("ix_tickets_status_number", "status", "number"),
+        Index("ix_tickets_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
     token: Mapped[str] = mapped_column(String(32), unique=True)
     mailbox: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(Text)
-    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), index=True)
+    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus))
     priority: Mapped[str] = mapped_column(String(32))
     requester: Mapped[str] = mapped_column(String(320))
     requester_name: Mapped[str] = mapped_column(String(320), default="")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -66,14 +67,54 @@ def tickets() -> None:
     """List and read tickets."""
 
 
+def _instant(value: str | None, name: str) -> datetime | None:
+    """An ISO date or date-time option; UTC unless it carries an offset."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO date or date-time (2026-03-02, 2026-03-02T09:00)",
+            param_hint=name,
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 @tickets.command("list")
 @click.option("--status", type=click.Choice([s.value for s in TicketStatus]))
+@click.option("--since", help="Created at or after (ISO date or date-time, UTC by default).")
+@click.option("--until", help="Created before (ISO date or date-time, UTC by default).")
+@click.option(
+    "--before", type=int, help="Only tickets numbered below this (the next page).", metavar="N"
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="At most this many tickets (0: all).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @config_option
 @pass_cli
-def list_tickets(cli: CliContext, status: str | None, as_json: bool) -> None:
-    """Tickets, oldest first."""
-    wanted = TicketStatus(status) if status else None
+def list_tickets(
+    cli: CliContext,
+    status: str | None,
+    since: str | None,
+    until: str | None,
+    before: int | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Tickets, newest first, a page at a time (--before N for the next one)."""
+    wanted = console.TicketQuery(
+        status=TicketStatus(status) if status else None,
+        since=_instant(since, "--since"),
+        until=_instant(until, "--until"),
+        before=before,
+        limit=limit or None,
+    )
     rows = read_view(cli.config(), lambda session: console.list_tickets(session, wanted))
     summaries = [ticket_summary(ticket) for ticket in rows]
     if as_json:
@@ -95,6 +136,8 @@ def list_tickets(cli: CliContext, status: str | None, as_json: bool) -> None:
             for s in summaries
         ],
     )
+    if limit and len(summaries) == limit:
+        click.echo(f"(more: --before {summaries[-1]['number']})")
 
 
 @tickets.command("show")

@@ -4,13 +4,18 @@ are switched off inside the test, so the plan shows whether an index is usable a
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-from storage import tickets
-from tests.storage.conftest import add_message, add_ticket
+from storage import console, tickets
+from storage.console import TicketQuery
+from storage.models import TicketStatus
+from tests.storage.conftest import AT, add_message, add_ticket
 
 
 def plan(engine: Engine, statement: Executable, params: dict[str, Any]) -> str:
@@ -52,3 +57,51 @@ def test_threading_lookup_uses_message_id_and_mailbox(engine: Engine) -> None:
             connection, "support@example.com", ["<nope@x>", "<m7@customer.example>"]
         )
     assert found is not None and found.number == 1000
+
+
+def seed_tickets(engine: Engine, count: int = 2000) -> None:
+    with engine.begin() as connection:
+        for number in range(1000, 1000 + count):
+            status = TicketStatus.CLOSED if number % 10 else TicketStatus.OPEN
+            add_ticket(connection, number, status=status, created_at=AT + timedelta(hours=number))
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE"))
+
+
+def uses_an_index(engine: Engine, shown: str, indexes: tuple[str, ...]) -> bool:
+    """Whether the plan walks one of ``indexes`` and never the whole table. SQLite names
+    the indexes of unique constraints sqlite_autoindex_*: for those any index will do."""
+    if engine.dialect.name == "sqlite":
+        if any(index.startswith("uq_") for index in indexes):
+            return "tickets USING INDEX" in shown or "tickets USING COVERING INDEX" in shown
+        return any(f"USING INDEX {index}" in shown for index in indexes)
+    return any(index in shown for index in indexes) and "Seq Scan on tickets" not in shown
+
+
+@pytest.mark.parametrize(
+    ("wanted", "indexes"),
+    [
+        (TicketQuery(), ("uq_tickets_number",)),
+        (TicketQuery(before=1500), ("uq_tickets_number",)),
+        (
+            TicketQuery(status=TicketStatus.OPEN, before=2500),
+            ("ix_tickets_status_number", "uq_tickets_number"),
+        ),
+        (TicketQuery(since=AT + timedelta(hours=2900), limit=None), ("ix_tickets_created_at",)),
+    ],
+    ids=["newest page", "next page", "status page", "since"],
+)
+def test_console_pages_use_an_index(
+    engine: Engine, wanted: TicketQuery, indexes: tuple[str, ...]
+) -> None:
+    seed_tickets(engine)
+    shown = plan(engine, console.ticket_page_statement(wanted), {})
+    assert uses_an_index(engine, shown, indexes), shown
+    with Session(engine) as session:
+        page = console.list_tickets(session, wanted)
+    numbers = [ticket.number for ticket in page]
+    assert numbers == sorted(numbers, reverse=True)
+    if wanted.status is not None:
+        assert {t.status for t in page} == {wanted.status} and numbers[0] < 2500
+    if wanted.limit:
+        assert len(page) == wanted.limit
