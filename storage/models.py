@@ -150,7 +150,11 @@ class Ticket(Base):
 
 class Participant(Base):
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("ticket_id", "address"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "address"),
+        # Whether an address bounces, asked before any automatic mail to it.
+        Index("ix_participants_address", "address"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -241,6 +245,8 @@ class OutboxMessage(Base):
         Index("ix_outbox_recent_automatic", "primary_recipient", "created_at"),
         Index("ix_outbox_recent_domain", "recipient_domain", "created_at"),
         Index("ix_outbox_verp_id", "verp_id", unique=True),
+        # A ticket's mail: the customer thread's References, what a merge moves.
+        Index("ix_outbox_ticket_id", "ticket_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
