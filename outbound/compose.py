@@ -259,12 +259,20 @@ def new_verp_id() -> str:
     return base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()[:10]
 
 
+MAX_LOCAL_PART = 64  # octets (RFC 5321 4.5.3.1.1)
+
+
 def verp_address(mailbox: str, token: str, verp_id: str) -> str:
     """``support+TOKEN-RID@example.com``: the envelope sender of the copy for one recipient.
     A bounce comes back to it and names that recipient's copy, so it can change the state of
-    that address only (invariant 6)."""
+    that address only (invariant 6). A mailbox whose local part leaves no room for both
+    within 64 octets gets the token address: its bounces still find the ticket, but mark
+    nobody."""
     local, _, domain = mailbox.partition("@")
-    return f"{local}+{token}-{verp_id}@{domain}"
+    verp_local = f"{local}+{token}-{verp_id}"
+    if len(verp_local.encode()) > MAX_LOCAL_PART:
+        return token_address(mailbox, token)
+    return f"{verp_local}@{domain}"
 
 
 def parse_token_local_part(detail: str) -> TokenAddress | None:

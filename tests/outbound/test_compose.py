@@ -16,10 +16,14 @@ from hypothesis import strategies as st
 from outbound.compose import (
     AddressError,
     OutgoingMail,
+    TokenAddress,
     compose,
     make_message_id,
     new_ticket_token,
+    new_verp_id,
+    parse_token_local_part,
     token_from_message_id,
+    verp_address,
 )
 
 TOKEN = "abcdefghijklmnopqrstuvwxyz"
@@ -339,3 +343,21 @@ def test_make_message_id_refuses_malformed_domains() -> None:
     for domain in ("", "a b", "ex>ample.com", "@example.com"):
         with pytest.raises(ValueError):
             make_message_id(TOKEN, domain)
+
+
+def test_verp_address_names_token_and_copy_within_64_octets() -> None:
+    token = new_ticket_token()
+    verp_id = new_verp_id()
+    address = verp_address("support@example.com", token, verp_id)
+    assert address == f"support+{token}-{verp_id}@example.com"
+    local = address.partition("@")[0]
+    assert parse_token_local_part(local.partition("+")[2]) == TokenAddress(token, verp_id)
+    long_box = "customer-service-department@example.com"
+    fallback = verp_address(long_box, token, verp_id)
+    assert fallback == f"customer-service-department+{token}@example.com"
+    assert len(fallback.partition("@")[0]) <= 64
+
+
+@pytest.mark.parametrize("detail", ["", "hello", "x" * 26 + "-short", "x" * 19, "x" * 26 + "-"])
+def test_other_sub_addresses_are_no_token(detail: str) -> None:
+    assert parse_token_local_part(detail) is None
