@@ -10,6 +10,7 @@ import ipaddress
 import os
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,7 +29,13 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from rules.config import RULES_KEYS, RulesConfig, format_rules_error, load_rules
+from rules.config import (
+    RULES_KEYS,
+    RulesConfig,
+    format_rules_error,
+    load_rules,
+    parse_duration,
+)
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "MAILD_CONFIG"
@@ -128,6 +135,9 @@ class MaildSection(_Section):
     # Cc participants a ticket accepts from customers' mail; the rest are recorded in an
     # event and never mailed.
     max_cc: Annotated[int, Field(ge=0)] = 10
+    # The environment variable whose value signs survey links; unset, a random secret is
+    # made once in <data_dir>/secret. Several instances must share the variable.
+    secret_env: str = "MAILD_SECRET"
     log_level: str = "INFO"
     # The rules, SLA, agents and teams may live in a file of their own; a running daemon
     # reloads it when it changes.
@@ -299,6 +309,48 @@ class TrustSection(_Section):
         return value
 
 
+def _wall_duration(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value, allow_zero=True)
+    return value
+
+
+class CsatSection(_Section):
+    """Satisfaction surveys by mail after a ticket is resolved or closed."""
+
+    enabled: bool = False
+    # When the clock starts: at resolution, or when the ticket is closed.
+    after: Literal["resolved", "closed"] = "resolved"
+    # Wall time after that, like "24h" or "2d"; "0m" sends at the next sweep.
+    delay: Annotated[timedelta, BeforeValidator(_wall_duration)] = timedelta(hours=24)
+    # "1-5" (5 is best) or "good-bad".
+    scale: Literal["1-5", "good-bad"] = "1-5"
+
+
+class WebSection(_Section):
+    """The optional HTTP listener of ``maild serve``: one-click survey ratings."""
+
+    # host:port, empty for none.
+    listen: str = ""
+    # The address customers reach it by, used in links; default http:// + listen.
+    public_url: str = ""
+
+    _listen = field_validator("listen")(classmethod(lambda cls, v: _check_listen(v)))
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+            raise ValueError(f"expected an http:// or https:// address, got {value!r}")
+        return value
+
+    @property
+    def base_url(self) -> str:
+        """What links start with: ``public_url``, else ``http://`` + ``listen``."""
+        return self.public_url or (f"http://{self.listen}" if self.listen else "")
+
+
 class SchedulerSection(_Section):
     # Seconds between SLA sweeps (warnings, breaches, escalation, auto-close).
     sla_interval: Annotated[float, Field(gt=0)] = 60.0
@@ -399,6 +451,8 @@ class Config(_Section):
     imap: tuple[ImapAccount, ...] = ()
     trust: TrustSection = TrustSection()
     scheduler: SchedulerSection = SchedulerSection()
+    csat: CsatSection = CsatSection()
+    web: WebSection = WebSection()
     # The rules half ([[rules]], [sla], [[agents]], …), validated by rules.config; set by
     # config_from_mapping from this file or [maild] rules_file.
     policy: SkipValidation[RulesConfig] = RulesConfig()

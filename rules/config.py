@@ -96,11 +96,12 @@ def _as_tuple(value: Any) -> Any:
     return (value,) if isinstance(value, str) else value
 
 
-def parse_duration(text: str) -> timedelta:
+def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
     """``"90m"``, ``"4h"``, ``"3d"``, ``"1w"``, ``"1h30m"``, ``"1 week"`` → timedelta.
 
     A day is 24 hours and a week 7 days *of business time*: with 09:00-17:00 business hours
-    ``"24h"`` is three business days.
+    ``"24h"`` is three business days. (The same words serve wall-clock durations elsewhere,
+    such as the delay of a satisfaction survey; ``allow_zero`` admits ``"0m"`` there.)
     """
     cleaned = text.strip().lower()
     if _DURATION.fullmatch(cleaned):
@@ -110,7 +111,7 @@ def parse_duration(text: str) -> timedelta:
                 break
             total += int(amount) * _DURATION_UNITS[unit]
         else:
-            if total <= timedelta(0):
+            if total <= timedelta(0) and not (allow_zero and total == timedelta(0)):
                 raise ValueError(f"a duration must be longer than zero, got {text!r}")
             return total
     raise ValueError(f"expected a duration like '90m', '4h', '3d' or '1w', got {text!r}")
