@@ -1,6 +1,6 @@
 """The periodic jobs inside ``maild serve``, run by APScheduler: the SLA sweep with
-auto-close every ``[scheduler] sla_interval`` and the rules-file check every
-``reload_interval``.
+auto-close and the satisfaction surveys due every ``[scheduler] sla_interval``, and the
+rules-file check every ``reload_interval``.
 
 Every job reads the time from the injected clock (``Runtime.clock``); APScheduler only
 decides *when* a job runs. Each job runs in the scheduler's thread pool, never overlaps
@@ -17,16 +17,19 @@ another flush; an APScheduler job with ``max_instances=1`` would drop it instead
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from maild.automation.reload import check_rules
+from maild.csat.links import load_secret
+from maild.csat.surveys import SurveyRun, SurveySender
 from maild.sla import AutoClose, AutoCloseReport, SlaSweep, SweepReport
 
 if TYPE_CHECKING:
@@ -45,10 +48,11 @@ RULES_JOB = "rules-reload"
 class SlaRun:
     sweep: SweepReport
     auto_close: AutoCloseReport
+    surveys: SurveyRun = field(default_factory=SurveyRun)
 
     @property
     def queued_mail(self) -> bool:
-        return bool(self.sweep.fired or self.auto_close.warned)
+        return bool(self.sweep.fired or self.auto_close.warned or self.surveys.sent)
 
 
 def sla_jobs(runtime: Runtime) -> tuple[SlaSweep, AutoClose]:
@@ -57,11 +61,31 @@ def sla_jobs(runtime: Runtime) -> tuple[SlaSweep, AutoClose]:
     return sweep, AutoClose(runtime.engine, runtime.config, runtime.renderer)
 
 
+def survey_job(runtime: Runtime, web_url: Callable[[], str] | None = None) -> SurveySender:
+    """The satisfaction surveys due for ``runtime`` (nothing while ``[csat]`` is off);
+    ``web_url``: where the rating links point (default ``[web]``'s address)."""
+    config = runtime.config
+    secret = functools.cache(lambda: load_secret(config))
+    return SurveySender(
+        runtime.engine,
+        config,
+        runtime.renderer,
+        secret,
+        web_url or (lambda: config.web.base_url),
+    )
+
+
 class Scheduler:
-    def __init__(self, runtime: Runtime, on_mail_queued: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        on_mail_queued: Callable[[], None] | None = None,
+        web_url: Callable[[], str] | None = None,
+    ) -> None:
         self._runtime = runtime
         self._on_mail_queued = on_mail_queued
         self._sweep, self._auto_close = sla_jobs(runtime)
+        self._surveys = survey_job(runtime, web_url)
         self._sla_lock = threading.Lock()
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(2)},
@@ -93,7 +117,7 @@ class Scheduler:
         """One SLA sweep and one auto-close pass at the clock's ``now``."""
         with self._sla_lock:
             now = self._runtime.clock.now()
-            run = SlaRun(self._sweep.run(now), self._auto_close.run(now))
+            run = SlaRun(self._sweep.run(now), self._auto_close.run(now), self._surveys.run(now))
         if run.queued_mail and self._on_mail_queued is not None:
             self._on_mail_queued()
         return run

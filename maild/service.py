@@ -24,6 +24,7 @@ from maild.receiver.limits import ReceiverLimits
 from maild.receiver.server import Listener, start_listener
 from maild.runtime import Runtime
 from maild.scheduler import Scheduler, SlaRun
+from maild.web.server import WebListener, start_web
 from outbound.outbox import FlushReport
 from outbound.transport import Transport
 
@@ -60,6 +61,7 @@ class Service:
             max_bytes_in_flight=config.smtp.max_bytes_in_flight,
         )
         self.pollers: list[ImapPoller] = []
+        self.web: WebListener | None = None
         self.runtime: Runtime | None = None
         self.scheduler: Scheduler | None = None
         self._stop = asyncio.Event()
@@ -78,13 +80,19 @@ class Service:
             runtime.on_commit(lambda results: self._wake_outbox(loop, results))
             outbox_task = asyncio.create_task(self._outbox_loop(), name="outbox")
             self.scheduler = Scheduler(
-                runtime, on_mail_queued=lambda: loop.call_soon_threadsafe(self._outbox_wake.set)
+                runtime,
+                on_mail_queued=lambda: loop.call_soon_threadsafe(self._outbox_wake.set),
+                web_url=self.web_url,
             ).start()
             try:
                 await self._start_listeners(runtime)
+                if self.config.web.listen:
+                    self.web = await start_web(self.config, runtime)
                 self._start_pollers(runtime)
                 yield self
             finally:
+                if self.web is not None:
+                    await self.web.stop()
                 # A sweep in progress finishes first: it still uses the database.
                 await asyncio.to_thread(self.scheduler.shutdown)
                 await self._stop_listeners()
@@ -94,6 +102,15 @@ class Service:
                 self._outbox_stopping = True
                 self._outbox_wake.set()
                 await outbox_task
+
+    def web_url(self) -> str:
+        """Where links to the web listener point: ``[web] public_url``, else the address
+        it listens on (with the port it got, for ``:0``)."""
+        web = self.config.web
+        if web.public_url or self.web is None:
+            return web.base_url
+        host = web.listen.rpartition(":")[0]
+        return f"http://{host}:{self.web.port}"
 
     def run_sla_sweep(self) -> SlaRun:
         """Run the SLA sweep and auto-close now, at the clock's time (tests advance a
@@ -117,6 +134,8 @@ class Service:
         async with self.running():
             sources = [f"{n} on port {lst.port}" for n, lst in self.listeners.items()]
             sources.extend(f"imap {poller.name}" for poller in self.pollers)
+            if self.web is not None:
+                sources.append(f"web on port {self.web.port}")
             log.info("maild serving: %s", ", ".join(sources) or "no listeners")
             await self._stop.wait()
             log.info("stopping: no new connections, finishing messages in flight")

@@ -88,6 +88,7 @@ KINDS: MappingProxyType[str, MailKind] = MappingProxyType(
         "reply": MailKind(Audience.CUSTOMER, None),  # an agent wrote it: never held back
         "merged": _CUSTOMER_GENERATED,
         "auto_close_warning": _CUSTOMER_GENERATED,
+        "survey": _CUSTOMER_GENERATED,
         "notification": _AGENT_NOTICE,
         "assignment": _AGENT_NOTICE,
         "sla_warning": _AGENT_NOTICE,

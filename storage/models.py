@@ -111,6 +111,9 @@ class Ticket(Base):
         # The console's pages (newest first, by status) and its --since/--until.
         Index("ix_tickets_status_number", "status", "number"),
         Index("ix_tickets_created_at", "created_at"),
+        # Surveys fall due by when tickets were resolved or closed (and reports count so).
+        Index("ix_tickets_resolved_at", "resolved_at"),
+        Index("ix_tickets_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -293,6 +296,28 @@ class QuarantinedMessage(Base):
     raw_sha256: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[QuarantineStatus] = mapped_column(_enum(QuarantineStatus))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+
+
+class Survey(Base):
+    """The satisfaction survey of one ticket: at most one (the unique ticket_id is what keeps
+    two instances from both sending it), and the rating it brought back."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # "sent", or "skipped" with the reason (a bouncing address, the hourly limit).
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    scale: Mapped[str] = mapped_column(String(16))
+    rating: Mapped[str | None] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    first_rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rated_via: Mapped[str | None] = mapped_column(String(16))  # web or mail
 
 
 class AssignmentCursor(Base):

@@ -6,7 +6,7 @@ import click
 
 from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json, iso, print_table
-from maild.cli.reading import read_view
+from maild.cli.reading import missing_database_file, read_view
 from maild.config import ImapAccount
 from storage.imap_state import all_positions
 
@@ -73,7 +73,9 @@ def imap_test(cli: CliContext, account: str) -> None:
 def imap_list(cli: CliContext, as_json: bool) -> None:
     """The configured accounts and how far each has read (UIDVALIDITY, last stored UID)."""
     config = cli.config()
-    positions = {(p.server, p.username, p.folder): p for p in read_view(config, all_positions)}
+    # Before the first start there is no database: every account has read nothing yet.
+    stored = [] if missing_database_file(config) else read_view(config, all_positions)
+    positions = {(p.server, p.username, p.folder): p for p in stored}
     rows = []
     for account in config.imap:
         server = f"{account.host}:{account.server_port}"

@@ -1,0 +1,38 @@
+"""Starts and stops the web listener on the daemon's event loop (aiohttp's AppRunner)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from maild.config import Config
+from maild.csat.links import load_secret
+from maild.receiver.server import split_listen
+from maild.runtime import Runtime
+from maild.web.app import RatingPages
+
+
+@dataclass
+class WebListener:
+    runner: web.AppRunner
+    site: web.TCPSite
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (the one the system chose for ``:0``)."""
+        return int(self.runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_web(config: Config, runtime: Runtime) -> WebListener:
+    """Serve the survey pages on ``[web] listen``."""
+    pages = RatingPages(config, runtime.write_sessions, load_secret(config), runtime.clock.now)
+    runner = web.AppRunner(pages.app(), access_log=None)
+    await runner.setup()
+    host, port = split_listen(config.web.listen)
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return WebListener(runner, site)
