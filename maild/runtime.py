@@ -14,17 +14,16 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from maild.automation.policy import PolicyHolder
+from maild.chains import intake_chains
 from maild.clock import Clock, SystemClock
 from maild.config import Config
 from maild.database import open_engine
-from maild.pipeline.acknowledge import Acknowledger
 from maild.pipeline.delivery import Delivery, DeliveryResult
 from maild.pipeline.driver import Pipeline
 from maild.pipeline.intake import IntakeService
 from maild.pipeline.mailboxes import MailboxDirectory
-from maild.pipeline.steps import intake_steps
 from maild.pipeline.writer import GroupCommitWriter
-from maild.policy import PolicyHolder
 from maild.ticketing.notify import Notifier
 from outbound.outbox import OutboxWorker
 from outbound.templating import TemplateRenderer
@@ -102,15 +101,7 @@ class Runtime:
             policy = PolicyHolder(config)
             notifier = Notifier(config, renderer)
             pipeline = Pipeline(
-                intake_steps(
-                    config,
-                    mailboxes,
-                    Acknowledger(config, renderer),
-                    notifier=notifier,
-                    renderer=renderer,
-                ),
-                clock,
-                lambda: policy.current,
+                intake_chains(config, mailboxes, renderer, notifier), clock, lambda: policy.current
             )
             listeners: list[Callable[[list[DeliveryResult]], None]] = []
             writer = GroupCommitWriter(

@@ -225,9 +225,6 @@ def test_packages_import_only_what_the_design_table_allows(imports: list[Import]
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="pipeline ⇄ agents/automation: being restructured under issue 11"
-)
 def test_no_import_cycle_between_the_parts_of_maild(
     maild_edges: dict[tuple[str, str], Import],
 ) -> None:
@@ -237,9 +234,6 @@ def test_no_import_cycle_between_the_parts_of_maild(
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="pipeline ⇄ agents/automation: being restructured under issue 11"
-)
 def test_pipeline_imports_neither_agents_nor_automation(imports: list[Import]) -> None:
     wrong = [
         item

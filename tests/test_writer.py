@@ -5,21 +5,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from maild.chains import intake_chains
 from maild.clock import ManualClock
 from maild.config import Config
-from maild.pipeline.acknowledge import Acknowledger
 from maild.pipeline.context import IntakeContext
 from maild.pipeline.delivery import Delivery, Outcome
 from maild.pipeline.driver import Pipeline
 from maild.pipeline.intake import IntakeService
 from maild.pipeline.mailboxes import MailboxDirectory
-from maild.pipeline.steps import intake_steps
 from maild.pipeline.writer import GroupCommitWriter
 from maild.runtime import open_engine
 from outbound.templating import TemplateRenderer
@@ -70,11 +70,9 @@ def build(config: Config, *extra_steps) -> Iterator[tuple[IntakeService, GroupCo
     ensure_current(engine)
     clock = ManualClock(datetime(2026, 3, 2, tzinfo=UTC))
     mailboxes = MailboxDirectory(config.mailboxes)
-    steps = (
-        *extra_steps,
-        *intake_steps(config, mailboxes, Acknowledger(config, TemplateRenderer(None))),
-    )
-    writer = GroupCommitWriter(writer_engine(engine), Pipeline(steps, clock))
+    chains = intake_chains(config, mailboxes, TemplateRenderer(None))
+    chains = replace(chains, first=(*extra_steps, *chains.first))
+    writer = GroupCommitWriter(writer_engine(engine), Pipeline(chains, clock))
     writer.start()
     try:
         yield IntakeService(config, writer, mailboxes), writer

@@ -1,7 +1,9 @@
 """Carrying out an agent's command lines, each through the ticket editor as an event.
 
-The caller runs them inside a SAVEPOINT and rolls it back when any fails, so a mail's
-commands take effect together or not at all, and the agent hears which line failed.
+The caller (:class:`maild.agents.steps.run_commands.RunCommands`) runs them inside a
+SAVEPOINT and rolls it back when any fails, so a mail's commands take effect together or not
+at all, and the agent hears which line failed. The notices they cause ("assigned to you")
+go through the notifier the caller gives, which holds them until every command ran.
 ``#note``/``#send`` decide what happens to the text and change nothing here; ``#canned``
 produces text; ``#merge`` runs last (after it the ticket is closed).
 """
@@ -14,6 +16,7 @@ from typing import Any
 
 from maild.agents.canned import CannedError, CannedResponses
 from maild.agents.merge import MergeError, merge_target, merge_tickets
+from maild.automation.actions import TicketWork, assign_ticket
 from maild.config import Config
 from maild.pipeline.context import IntakeContext
 from maild.pipeline.mailboxes import MailboxDirectory
@@ -99,21 +102,8 @@ class CommandRunner:
             if agent is None:
                 raise CommandFailed(f"{target} is not an agent")
             spec = AssignSpec(agent=agent.address)
-        self._assign_spec(spec)
-
-    def _assign_spec(self, spec: AssignSpec) -> None:
-        try:
-            from maild.automation.actions import TicketWork, assign_ticket
-
-            work = TicketWork(
-                self.context.connection, self.context.policy, self.notifier, self.context.now
-            )
-            assign_ticket(work, self.editor, spec, actor=self.editor.actor)
-        except NotImplementedError:  # until the rules engine's assignment lands
-            if spec.agent is not None:
-                self.editor.assign(spec.agent)
-            else:
-                self.editor.assign(None, spec.team, keep_team=False)
+        work = TicketWork(self.context.connection, policy, self.notifier, self.context.now)
+        assign_ticket(work, self.editor, spec, actor=self.editor.actor)
 
     def _unassign(self, command: Command, done: CommandsDone) -> None:
         self.editor.assign(None)

@@ -1,28 +1,52 @@
 """Reloads the rules file while the daemon runs, and tells the admins of a bad edit.
 
 The scheduler calls :func:`check_rules` every ``[scheduler] reload_interval``. A file that
-loads replaces the rules for the next message and sweep (:class:`maild.policy.PolicyHolder`);
-one that does not is logged there, and here mailed to ``[maild] admins`` once per edit,
-through the outbox in a transaction of its own, while the previous rules keep running.
+loads replaces the rules for the next message and sweep
+(:class:`maild.automation.policy.PolicyHolder`); one that does not is logged there, and here
+mailed to ``[maild] admins`` once per edit, through the outbox in a transaction of its own,
+while the previous rules keep running.
+
+It takes the parts of the running daemon it needs (:class:`RulesDaemon`, which
+:class:`maild.runtime.Runtime` is), so this package does not import the runtime that
+builds it.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from maild.automation.policy import PolicyHolder
+from maild.clock import Clock
+from maild.config import Config
 from maild.ticketing.mail import queue
+from outbound.templating import TemplateRenderer
 from outbound.ticketmail import TicketMail
 
-if TYPE_CHECKING:
-    from maild.runtime import Runtime
-
 log = logging.getLogger(__name__)
+
+
+class RulesDaemon(Protocol):
+    """What checking the rules file needs of the running daemon."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def policy(self) -> PolicyHolder: ...
+    @property
+    def renderer(self) -> TemplateRenderer: ...
+    @property
+    def write_sessions(self) -> sessionmaker[Session]: ...
+
 
 SUBJECT = "[maild] the rules file does not load; the previous rules stay in force"
 
 
-def check_rules(runtime: Runtime) -> None:
+def check_rules(runtime: RulesDaemon) -> None:
     """Reload the rules when their file changed; report a bad edit to the admins."""
     outcome = runtime.policy.check()
     if outcome.error is None:
@@ -30,7 +54,7 @@ def check_rules(runtime: Runtime) -> None:
     report_rules_error(runtime, outcome.error)
 
 
-def report_rules_error(runtime: Runtime, error: str) -> None:
+def report_rules_error(runtime: RulesDaemon, error: str) -> None:
     config = runtime.config
     admins = config.maild.admins
     if not admins:

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from maild.pipeline.envelope import HeaderFacts, header_section, read_headers
 from parsing.dates import parse_date
+from parsing.envelope import HeaderFacts, header_section, read_headers
 
 Kind = Literal["mbox", "maildir", "eml"]
 

@@ -1,11 +1,16 @@
-"""The working state of one job while its steps run inside the writer's transaction."""
+"""The working state of one job while its steps run inside the writer's transaction.
+
+A chain whose steps share more than the pipeline knows of (the agent chain's answer being
+worked out) keeps it in a part of its own: :meth:`IntakeContext.attach` it once,
+:meth:`IntakeContext.part` reads it back. The pipeline stays ignorant of its type.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -16,6 +21,8 @@ from parsing import ParsedMail
 from rules.config import Agent, RulesConfig
 from storage.models import MessageKind
 from storage.tickets import TicketView
+
+P = TypeVar("P")
 
 
 @dataclass
@@ -48,6 +55,8 @@ class IntakeContext:
     cc_added: list[str] = field(default_factory=list)
     # The whole ticket, read when a step first needs it (see :meth:`ticket_record`).
     _record: TicketRecord | None = field(default=None, init=False, repr=False)
+    # The state of a chain's steps that the pipeline knows nothing of, by type.
+    _parts: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def withheld(self) -> bool:
@@ -95,6 +104,16 @@ class IntakeContext:
             self._record = load_ticket(self.connection, self.ticket.id)
         return self._record
 
+    def attach(self, part: object) -> None:
+        """Keep ``part`` for the later steps of this job's chain, found by its type."""
+        self._parts[type(part)] = part
+
+    def part(self, kind: type[P]) -> P:
+        """The part of ``kind`` an earlier step attached."""
+        found = self._parts[kind]
+        assert isinstance(found, kind)
+        return found
+
     def editor(self, actor: str) -> TicketEditor:
         """An editor of the ticket whose events join this mail's, in order."""
         return TicketEditor(
@@ -107,3 +126,17 @@ def dedup_key(job: Job) -> str:
     if job.parsed.message_id:
         return job.parsed.message_id
     return "sha256:" + hashlib.sha256(job.delivery.raw).hexdigest()
+
+
+def ticket_view(record: TicketRecord) -> TicketView:
+    """The few columns the steps carry of a ticket (:attr:`IntakeContext.ticket`), from the
+    whole record."""
+    return TicketView(
+        record.id,
+        record.number,
+        record.token,
+        record.mailbox,
+        record.subject,
+        record.status,
+        record.requester,
+    )

@@ -1,14 +1,20 @@
-"""The pipeline driver: runs the steps for one job and turns outcomes into results.
+"""The pipeline driver: runs the chains of steps for one job and turns outcomes into results.
+
+The steps come as data, a :class:`Chains` value built in one place (:mod:`maild.chains`):
+the driver knows no step by name, so this package depends on none of the packages whose
+steps it runs.
 
 This is the one place that catches the pipeline's final outcomes (a duplicate, a message
-for quarantine). Database failures are NOT caught here: they propagate to the writer, which
-fails the whole group as a temporary failure so every source retries.
+for quarantine, a job a step finished itself). Database failures are NOT caught here: they
+propagate to the writer, which fails the whole group as a temporary failure so every source
+retries.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
@@ -23,13 +29,32 @@ from rules.config import RulesConfig
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Chains:
+    """The intake as data: ``first`` runs for every job and says who sent the mail and which
+    ticket it continues; then ``agent`` runs for a trusted agent's mail, ``customer`` for
+    everything else (customers, strangers, automated mail)."""
+
+    first: tuple[Step, ...]
+    customer: tuple[Step, ...]
+    agent: tuple[Step, ...] = ()
+
+    def after_first(self, context: IntakeContext) -> tuple[Step, ...]:
+        """The chain that carries the job on once ``first`` has run."""
+        return self.agent if context.agent is not None and self.agent else self.customer
+
+
 class Pipeline:
     def __init__(
-        self, steps: Sequence[Step], clock: Clock, policy: Callable[[], RulesConfig] | None = None
+        self, chains: Chains, clock: Clock, policy: Callable[[], RulesConfig] | None = None
     ) -> None:
-        self._steps = tuple(steps)
+        self._chains = chains
         self._clock = clock
         self._policy = policy or RulesConfig
+
+    @property
+    def chains(self) -> Chains:
+        return self._chains
 
     def process(self, connection: Connection, job: Job) -> DeliveryResult:
         """Run every step for ``job``; raises for the writer to quarantine or fail."""
@@ -41,7 +66,9 @@ class Pipeline:
             connection=connection, job=job, now=self._clock.now(), policy=self._policy()
         )
         try:
-            for step in self._steps:
+            for step in self._chains.first:
+                step(context)
+            for step in self._chains.after_first(context):
                 step(context)
         except Duplicate as duplicate:
             log.info(

@@ -29,9 +29,9 @@ class Unprocessable(Exception):
 
 
 class Handled(Exception):
-    """A step finished the job itself (an agent's mail, or one it held in quarantine with
-    the reply explaining why): the later steps do not run, and what the step wrote
-    commits with the job. ``ticket_id`` is the ticket the message ended on, if any."""
+    """A step finished the job itself (an agent's mail that finds no ticket, held in
+    quarantine with the reply explaining why): the later steps do not run, and what the step
+    wrote commits with the job. ``ticket_id`` is the ticket the message ended on, if any."""
 
     def __init__(self, result: DeliveryResult, ticket_id: int | None = None) -> None:
         super().__init__(f"handled: {result.outcome}")

@@ -3,11 +3,13 @@
 Participants are the requester, the Cc addresses we accepted, and agents; only they get the
 customer side of the thread. Two ways in, both within ``[maild] max_cc`` per ticket:
 
-* :class:`JoinThread`: whoever proved they received our mail (answered one of our
-  Message-IDs, or wrote to the token address) joins as a Cc;
-* :class:`AcceptCc`: a customer's first mail, and later mail of the requester or an accepted
-  Cc, bring along the people they addressed (To and Cc, without our own addresses and
-  agents).
+* :class:`~maild.pipeline.steps.join_thread.JoinThread`: whoever proved they received our
+  mail (answered one of our Message-IDs, or wrote to the token address) joins as a Cc;
+* :class:`~maild.pipeline.steps.accept_cc.AcceptCc`: a customer's first mail, and later mail
+  of the requester or an accepted Cc, bring along the people they addressed (To and Cc,
+  without our own addresses and agents).
+
+Both steps accept through :func:`accept_cc` here.
 
 Addresses past the cap are recorded in an event and never mailed: one outsider's mail with
 10,000 Cc addresses must not turn one agent answer into 10,000 messages.
@@ -19,9 +21,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from maild.config import Config
 from maild.pipeline.context import IntakeContext
-from maild.pipeline.mailboxes import MailboxDirectory
 from parsing import Address
 from storage import tickets
 from storage.models import ParticipantRole
@@ -100,64 +100,3 @@ def accept_cc(
             addresses=list(choice.refused[:LISTED_REFUSED]),
         )
     return tuple(cc.key for cc in choice.accepted)
-
-
-class JoinThread:
-    """Whoever proved they received our mail and is not on the ticket yet joins it."""
-
-    name = "join-thread"
-
-    def __init__(self, config: Config, mailboxes: MailboxDirectory) -> None:
-        self._max_cc = config.maild.max_cc
-        self._mailboxes = mailboxes
-
-    def __call__(self, context: IntakeContext) -> None:
-        if context.created or context.automated is not None or context.suspect:
-            return
-        if context.threaded_by not in ("message-id", "reply-token"):
-            return
-        from_ = context.parsed.from_
-        if from_ is not None:
-            accept_cc(context, [from_], max_cc=self._max_cc, excluded=self._mailboxes.is_ours)
-
-
-class AcceptCc:
-    """The people a customer's mail addresses join the ticket: on a new ticket, and on a
-    reply from the requester or an accepted Cc. Nobody else's mail adds anyone."""
-
-    name = "accept-cc"
-
-    def __init__(self, config: Config, mailboxes: MailboxDirectory) -> None:
-        self._max_cc = config.maild.max_cc
-        self._mailboxes = mailboxes
-
-    def __call__(self, context: IntakeContext) -> None:
-        ticket = context.ticket
-        assert ticket is not None
-        if context.automated is not None or context.suspect or context.agent is not None:
-            return
-        policy, sender, parsed = context.policy, context.sender, context.parsed
-        if all(self._mailboxes.is_ours(a.key) for a in (*parsed.to, *parsed.cc)):
-            return  # the usual mail: to support only (and no query on the hot path)
-        if context.created:
-            roles: Mapping[str, ParticipantRole] = {sender: ParticipantRole.REQUESTER}
-        else:
-            roles = tickets.participant_roles(context.connection, ticket.id)
-        if roles.get(sender) not in (ParticipantRole.REQUESTER, ParticipantRole.CC):
-            return
-
-        def excluded(address: str) -> bool:
-            return (
-                address == sender
-                or self._mailboxes.is_ours(address)
-                or policy.agent_for(address) is not None
-            )
-
-        added = accept_cc(
-            context,
-            (*parsed.to, *parsed.cc),
-            max_cc=self._max_cc,
-            excluded=excluded,
-            roles=roles,
-        )
-        context.cc_added.extend(added)

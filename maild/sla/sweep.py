@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from maild.automation.actions import TicketWork, escalate_ticket
-from maild.automation.rules_step import run_rules
+from maild.automation.apply import run_rules
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.notify import Notifier, Recipient
 from maild.ticketing.record import TicketRecord, fired_keys, load_ticket, pauses_as_datetimes

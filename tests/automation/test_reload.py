@@ -48,7 +48,7 @@ def test_rules_file_reloads_good_edits_and_reports_bad_ones(
         daemon.send(customer_mail(subject="urgent again", body="Still a refund.\n"))
 
         path.write_text(path.read_text().replace('["refund"]', '"("'))  # a bad regex
-        with caplog.at_level(logging.ERROR, logger="maild.policy"):
+        with caplog.at_level(logging.ERROR, logger="maild.automation.policy"):
             check_rules(daemon.runtime)
         clock.advance(timedelta(minutes=1))
         daemon.send(customer_mail(subject="urgent third", body="Refund me.\n"))

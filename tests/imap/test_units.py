@@ -14,7 +14,8 @@ from maild.imap.connection import ImapConnection
 from maild.imap.errors import AuthFailed, TlsFailed
 from maild.imap.sync import advance, batches, start_from
 from maild.imap.wakeup import Wakeup
-from maild.pipeline.envelope import read_headers, stored_delivery
+from maild.pipeline.envelope import stored_delivery
+from parsing.envelope import read_headers
 from storage.imap_state import FolderPosition
 from tests.mails import customer_mail
 
@@ -222,11 +223,14 @@ def test_envelope_sender_is_the_return_path_then_the_mbox_sender_then_from() -> 
 
 def test_token_addresses_of_the_mailbox_become_recipients() -> None:
     raw = customer_mail(
-        to="Support <support+abc123@example.com>",
+        to="Support <support+abc123def456ghi789jkl0@example.com>",
         headers={"Cc": "billing+zzz@example.com, support@example.com"},
     )
     delivery = stored_delivery(raw, SUPPORT, "imap", notify=False)
-    assert delivery.rcpt_tos == ("support@example.com", "support+abc123@example.com")
+    assert delivery.rcpt_tos == (
+        "support@example.com",
+        "support+abc123def456ghi789jkl0@example.com",
+    )
     assert delivery.notify is False
 
 

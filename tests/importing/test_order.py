@@ -7,7 +7,7 @@ from pathlib import Path
 
 from maild.importing.order import import_order
 from maild.importing.sources import Entry
-from maild.pipeline.envelope import HeaderFacts
+from parsing.envelope import HeaderFacts
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 

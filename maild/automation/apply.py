@@ -1,9 +1,10 @@
 """Runs the ``[[rules]]`` on a ticket and applies what they ask for.
 
 :func:`run_rules` is the one place actions become changes: the intake step
-:class:`ApplyRules` calls it for customer mail (``ticket.created`` /
-``ticket.customer_replied``), the agent-mail code for ``ticket.agent_replied`` and the SLA
-sweep for ``sla.warning`` / ``sla.breached``. Every change goes through the ticket's
+:class:`~maild.automation.steps.apply_rules.ApplyRules` calls it for customer mail
+(``ticket.created`` / ``ticket.customer_replied``), the agent chain's
+:class:`~maild.agents.steps.fire_rules.FireAgentReplied` for ``ticket.agent_replied`` and
+the SLA sweep for ``sla.warning`` / ``sla.breached``. Every change goes through the ticket's
 :class:`TicketEditor` in the caller's transaction and is an event whose actor is
 ``rule:NAME`` with the rule's name in its data.
 """
@@ -12,19 +13,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from jinja2 import TemplateError
 
 from maild.automation.actions import TicketWork
 from maild.automation.assignment import assign, send_notice, ticket_tag
 from maild.automation.escalation import escalate
-from maild.pipeline.context import IntakeContext
 from maild.ticketing.editor import TicketEditor
-from maild.ticketing.notify import Notifier
 from rules.config import AssignSpec, NotifySpec, RulesConfig
 from rules.engine import evaluate
-from rules.model import Action, ActionKind, Escalate, Event, EventKind
+from rules.model import Action, ActionKind, Escalate, Event
 
 log = logging.getLogger(__name__)
 
@@ -127,53 +125,3 @@ def _notify(
             extra={"ticket": editor.record.number},
         )
         return send_notice(work, editor, recipients, reason=reason)
-
-
-def mail_event(context: IntakeContext, kind: EventKind) -> Event:
-    """The rules' view of the mail being stored."""
-    parsed = context.parsed
-    return Event(
-        kind=kind,
-        sender=context.sender,
-        subject=parsed.subject,
-        body=parsed.new_text,  # rules match only new lines
-        headers=parsed.headers,
-        mailbox=context.job.mailbox.address,
-    )
-
-
-class QuietNotifier(Notifier):
-    """Tells nobody: the rules still classify and assign mail stored without
-    notifications (``maild import`` of old mail), but no "assigned to you" goes out."""
-
-    def __init__(self, notifier: Notifier) -> None:
-        self.__dict__.update(vars(notifier))
-
-    def send(self, *args: Any, **kwargs: Any) -> list[str]:
-        return []
-
-
-class ApplyRules:
-    """Customer mail runs the rules: ``ticket.created`` for a new ticket,
-    ``ticket.customer_replied`` for a reply. Automated and agent mail do not; without
-    active rules for the event nothing is even loaded (intake speed)."""
-
-    name = "rules"
-
-    def __init__(self, notifier: Notifier) -> None:
-        self._notifier = notifier
-        self._quiet = QuietNotifier(notifier)
-
-    def __call__(self, context: IntakeContext) -> None:
-        if context.automated is not None or context.agent is not None or context.withheld:
-            return
-        kind = EventKind.CREATED if context.created else EventKind.CUSTOMER_REPLIED
-        policy = context.policy
-        if not listens(policy, kind.value):
-            return
-        editor = context.editor(RULE_ACTOR.rstrip(":"))
-        notifier = self._notifier if context.job.delivery.notify else self._quiet
-        work = TicketWork(context.connection, policy, notifier, context.now)
-        outcome = run_rules(work, editor, mail_event(context, kind))
-        editor.save()
-        context.notified.update(outcome.notified)

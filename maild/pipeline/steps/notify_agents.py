@@ -9,15 +9,11 @@ system); quiet sources (``maild import`` without ``--notify``) tell nobody.
 
 from __future__ import annotations
 
-import logging
-
 from maild.config import Config
 from maild.pipeline.context import IntakeContext
 from maild.ticketing.notify import Notifier, Recipient
 from maild.ticketing.record import TicketRecord
 from rules.config import RulesConfig
-
-log = logging.getLogger(__name__)
 
 
 def has_audience(policy: RulesConfig) -> bool:
@@ -43,23 +39,11 @@ class NotifyAgents:
             return
         policy = context.policy
         record = context.ticket_record()
-        recipients = self.recipients(record, policy)
-        who = context.sender_name or context.sender
-        if context.created:
-            sender = (
-                f"{context.sender_name} <{context.sender}>"
-                if context.sender_name
-                else context.sender
-            )
-            reason = f"New ticket from {sender}"
-            if context.automated is not None:
-                reason = f"New ticket from automated mail ({context.automated}) from {sender}"
-        else:
-            reason = f"{who} replied"
+        reason = self.reason(context)
         sent = self._notifier.send(
             context.connection,
             record,
-            recipients,
+            self.recipients(record, policy),
             template="notification",
             reason=reason,
             now=context.now,
@@ -71,6 +55,18 @@ class NotifyAgents:
         if sent:
             context.editor("system").record_event("notification.queued", to=sent, reason=reason)
             context.notified.update(sent)
+
+    @staticmethod
+    def reason(context: IntakeContext) -> str:
+        """The notice's first line: a new ticket and from whom, or who replied."""
+        if not context.created:
+            return f"{context.sender_name or context.sender} replied"
+        sender = (
+            f"{context.sender_name} <{context.sender}>" if context.sender_name else context.sender
+        )
+        if context.automated is not None:
+            return f"New ticket from automated mail ({context.automated}) from {sender}"
+        return f"New ticket from {sender}"
 
     def recipients(self, record: TicketRecord, policy: RulesConfig) -> list[Recipient]:
         notifier = self._notifier
