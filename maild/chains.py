@@ -28,8 +28,10 @@ from maild.agents.steps.join_ticket import JoinAsAgent
 from maild.agents.steps.relay import Relay
 from maild.agents.steps.run_commands import RunCommands
 from maild.agents.steps.store import StoreAgentMail
+from maild.automation.rated import rated_rules
 from maild.automation.steps.apply_rules import ApplyRules
 from maild.config import Config
+from maild.csat.reply_step import RatingReply
 from maild.pipeline.acknowledge import Acknowledger
 from maild.pipeline.driver import Chains
 from maild.pipeline.mailboxes import MailboxDirectory
@@ -79,6 +81,8 @@ def customer_chain(
         telling = (ApplyRules(notifier), NotifyAgents(config, notifier))
     return (
         RefuseStrangerNotes(config),
+        # A rating by reply to our survey: before a closed ticket's follow-up would open.
+        RatingReply(rated_rules(notifier) if notifier is not None else None),
         FollowUpClosed(config),
         OpenTicket(config),
         JoinThread(config, mailboxes),

@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -45,7 +45,7 @@ from rules.businesstime import (
     WeeklyHours,
     parse_day_hours,
 )
-from rules.model import EventKind
+from rules.model import NAMED_ONLY, EventKind
 from rules.sla import SlaPolicy, SlaTargets
 
 DEFAULT_PRIORITIES = ("urgent", "high", "medium", "low")
@@ -324,6 +324,51 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+_RATING = re.compile(r"(<=|>=|<|>|=)?\s*(\S+)")
+
+
+class RatingMatch(_Model):
+    """A condition on a satisfaction rating: a comparison of a 1-5 rating (``"<=2"``), or
+    one rating (``"5"``, ``"bad"``). Written as a string in the rules file."""
+
+    op: Literal["<=", ">=", "<", ">", "="]
+    value: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, int) and not isinstance(data, bool):
+            data = str(data)
+        if not isinstance(data, str):
+            return data
+        match = _RATING.fullmatch(data.strip().lower())
+        value = match.group(2) if match else ""
+        op = (match.group(1) if match else None) or "="
+        if value not in ("1", "2", "3", "4", "5", "good", "bad") or (
+            op != "=" and not value.isdigit()
+        ):
+            raise ValueError(
+                f"expected a rating like '<=2', '>=4', '5', 'good' or 'bad', got {data!r}"
+            )
+        return {"op": op, "value": value}
+
+    def matches(self, rating: str) -> bool:
+        if self.op == "=":
+            return rating == self.value
+        if not rating.isdigit():
+            return False
+        given, wanted = int(rating), int(self.value)
+        return {
+            "<=": given <= wanted,
+            ">=": given >= wanted,
+            "<": given < wanted,
+            ">": given > wanted,
+        }[self.op]
+
+    def describe(self) -> str:
+        return self.value if self.op == "=" else f"{self.op}{self.value}"
+
+
 class When(_Model):
     """Conditions; all that are given must hold. ``any`` holds when one of its entries
     (each a table of conditions, all of which must hold) does. An empty ``when`` always
@@ -340,6 +385,8 @@ class When(_Model):
     priority: tuple[str, ...] | None = None
     event: tuple[str, ...] | None = None
     vip: bool | None = None
+    # A satisfaction rating (ticket.rated): "<=2", ">=4", "5", "bad".
+    rating: RatingMatch | None = None
     any: tuple[When, ...] | None = None
 
     @model_validator(mode="before")
@@ -405,7 +452,7 @@ class When(_Model):
         if not value:
             raise ValueError("an empty event list never matches")
         if "*" in value:
-            return tuple(EventKind)
+            return tuple(kind.value for kind in EventKind if kind.value not in NAMED_ONLY)
         known = [kind.value for kind in EventKind]
         for item in value:
             if item not in known:

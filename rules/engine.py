@@ -197,8 +197,20 @@ def _any(when: When, ticket: TicketView, event: Event) -> Check | None:
 
 
 # Cheap checks first; the body, possibly long, last but one.
+def _rating(when: When, ticket: TicketView, event: Event) -> Check | None:
+    if when.rating is None:
+        return None
+    wanted = when.rating.describe()
+    if event.rating is None:
+        return False, f"no rating to compare with {wanted}"
+    if when.rating.matches(event.rating):
+        return True, f"rating {event.rating} is {wanted}"
+    return False, f"rating {event.rating} is not {wanted}"
+
+
 _CHECKS: tuple[Callable[[When, TicketView, Event], Check | None], ...] = (
     _event,
+    _rating,
     _vip,
     _category,
     _priority,

@@ -25,6 +25,12 @@ class EventKind(StrEnum):
     SLA_WARNING = "sla.warning"
     SLA_BREACHED = "sla.breached"
     IDLE = "ticket.idle"
+    RATED = "ticket.rated"
+
+
+NAMED_ONLY = frozenset({EventKind.IDLE.value, EventKind.RATED.value})
+"""Events that fire only rules naming them: ``event = "*"`` does not mean these (a rule for
+every mail must not suddenly also run when a customer rates a closed ticket)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,7 @@ class Event:
     headers: tuple[tuple[str, str], ...] = ()
     mailbox: str | None = None
     sla_target: str | None = None
+    rating: str | None = None  # ticket.rated: "1" … "5", "good" or "bad"
 
     def header_values(self, name: str) -> tuple[str, ...]:
         wanted = name.lower()

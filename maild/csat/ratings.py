@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from maild.ticketing.editor import TicketEditor
+from maild.ticketing.editor import EventLog, TicketEditor
 from maild.ticketing.record import load_ticket
 from parsing.rating import SCALES
 from storage import surveys
@@ -67,8 +68,12 @@ def record_rating(
     via: str,
     now: datetime,
     actor: str,
+    events: EventLog | None = None,
+    fire: Callable[[TicketEditor, str], None] | None = None,
 ) -> Outcome:
-    """Record ``rating`` (and ``comment``) when the survey's limits allow, with its event."""
+    """Record ``rating`` (and ``comment``) when the survey's limits allow, with its event;
+    then ``fire(editor, rating)`` runs what follows a rating (the ``ticket.rated`` rules).
+    ``events``: the log of the mail being taken in, when the rating came by mail."""
     survey = surveys.survey(connection, survey_id)
     verdict = standing(survey, rating, now)
     if survey is None or verdict not in (Verdict.RECORDED, Verdict.CHANGED):
@@ -78,13 +83,15 @@ def record_rating(
         connection, survey_id, rating=rating, comment=comment or None, now=now, via=via
     )
     record = load_ticket(connection, survey.ticket_id)
-    editor = TicketEditor(connection, record, now, actor)
+    editor = TicketEditor(connection, record, now, actor, events=events)
     details: dict[str, object] = {"rating": rating, "scale": survey.scale, "via": via}
     if comment:
         details["comment"] = comment
     if verdict is Verdict.CHANGED:
         details["previous"] = survey.rating
     editor.record_event("ticket.rated", **details)
+    if fire is not None:
+        fire(editor, rating)
     editor.save()
     log.info(
         "ticket #%s rated %s (%s)",

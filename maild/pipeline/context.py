@@ -53,6 +53,8 @@ class IntakeContext:
     suspect: bool = False
     # Cc addresses this mail brought onto the ticket, for the agents' notice.
     cc_added: list[str] = field(default_factory=list)
+    # The mail answered our survey with a rating, recorded as such (maild.csat).
+    rated: bool = False
     # The whole ticket, read when a step first needs it (see :meth:`ticket_record`).
     _record: TicketRecord | None = field(default=None, init=False, repr=False)
     # The state of a chain's steps that the pipeline knows nothing of, by type.
@@ -60,9 +62,10 @@ class IntakeContext:
 
     @property
     def withheld(self) -> bool:
-        """A suspect mail stored on an existing ticket (it used our token): it changes the
-        ticket in no way and is relayed and announced to nobody."""
-        return self.suspect and not self.created
+        """A mail stored on an existing ticket that changes it in no way and is announced
+        to nobody as a reply: a suspect mail that used our token, or a rating given by
+        replying to our survey (its own event and rules follow it)."""
+        return self.rated or (self.suspect and not self.created)
 
     @property
     def parsed(self) -> ParsedMail:

@@ -23,6 +23,7 @@ from maild.config import Config
 from maild.csat.links import survey_of_token
 from maild.csat.ratings import Verdict, record_rating, standing
 from maild.csat.surveys import LABELS
+from maild.ticketing.editor import TicketEditor
 from parsing.rating import SCALES
 from parsing.ticketref import format_ticket_tag
 from storage import surveys
@@ -50,7 +51,10 @@ class RatingPages:
         sessions: sessionmaker[Session],
         secret: bytes,
         now: Callable[[], datetime],
+        *,
+        fire: Callable[[TicketEditor, str], None] | None = None,
     ) -> None:
+        self._fire = fire
         self._config = config
         self._sessions = sessions
         self._secret = secret
@@ -128,6 +132,7 @@ class RatingPages:
                 via="web",
                 now=self._now(),
                 actor="survey:web",
+                fire=self._fire,
             )
 
     # -- pages ---------------------------------------------------------------------------------

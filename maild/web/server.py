@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from maild.automation.rated import rated_rules
 from maild.config import Config
 from maild.csat.links import load_secret
 from maild.receiver.server import split_listen
@@ -29,7 +30,14 @@ class WebListener:
 
 async def start_web(config: Config, runtime: Runtime) -> WebListener:
     """Serve the survey pages on ``[web] listen``."""
-    pages = RatingPages(config, runtime.write_sessions, load_secret(config), runtime.clock.now)
+    fire = rated_rules(runtime.notifier)
+    pages = RatingPages(
+        config,
+        runtime.write_sessions,
+        load_secret(config),
+        runtime.clock.now,
+        fire=lambda editor, rating: fire(editor, runtime.policy.current, rating),
+    )
     runner = web.AppRunner(pages.app(), access_log=None)
     await runner.setup()
     host, port = split_listen(config.web.listen)

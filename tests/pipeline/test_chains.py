@@ -25,6 +25,7 @@ def test_the_chains_read_top_to_bottom(desk: Desk) -> None:
     ]
     assert names(desk.chains.customer) == [
         "note-address",
+        "survey-rating",
         "follow-up-closed",
         "open-ticket",
         "join-thread",

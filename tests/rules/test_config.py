@@ -93,7 +93,7 @@ def test_invalid_regex_inside_any() -> None:
             'when.event = "ticket.deleted"\n',
             "rules[0].when.event: unknown event 'ticket.deleted': use '*' or one of "
             "ticket.created, ticket.customer_replied, ticket.agent_replied, sla.warning, "
-            "sla.breached, ticket.idle",
+            "sla.breached, ticket.idle, ticket.rated",
         ),
         (
             'when.vip = "maybe"\n',

@@ -277,8 +277,10 @@ then.tags = ["x"]
 """
     )
     assert evaluate(config.rules, TicketView(), Event(EventKind.SLA_BREACHED))
-    assert evaluate(config.rules, TicketView(vip=True), Event(EventKind.IDLE))
-    assert not evaluate(config.rules, TicketView(), Event(EventKind.IDLE))
+    assert evaluate(config.rules, TicketView(vip=True), Event(EventKind.CUSTOMER_REPLIED))
+    assert not evaluate(config.rules, TicketView(), Event(EventKind.CUSTOMER_REPLIED))
+    # "*" does not mean the events only rules naming them get (ticket.idle, ticket.rated).
+    assert not evaluate(config.rules, TicketView(vip=True), Event(EventKind.IDLE))
 
 
 def test_rules_listen_to_ticket_created_unless_told() -> None:

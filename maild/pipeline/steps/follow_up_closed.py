@@ -11,7 +11,7 @@ class FollowUpClosed:
     """With ``[maild] closed_ticket_reply = "follow-up"`` (the default) a customer's mail to
     a closed ticket opens a new one linked to it; with ``"reopen"`` it reopens the ticket
     (:class:`~maild.pipeline.steps.status.UpdateStatus`). An auto-reply stays on the closed
-    ticket and opens nothing."""
+    ticket and opens nothing, and so does a rating given by replying to our survey."""
 
     name = "follow-up-closed"
 
@@ -22,6 +22,6 @@ class FollowUpClosed:
         ticket = context.ticket
         if ticket is None or ticket.status != TicketStatus.CLOSED or self._reopen:
             return
-        if context.automated is not None:
+        if context.automated is not None or context.rated:
             return
         context.linked_ticket, context.ticket = ticket, None
