@@ -116,7 +116,12 @@ def stop_on_signals() -> Iterator[threading.Event]:
     metavar="ADDRESS",
     help="The support address this mail was sent to (default: the first [[mailboxes]] entry).",
 )
-@click.option("--dry-run", is_flag=True, help="Read and check everything; store nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Run the import on a scratch copy of the database and report what it would do: "
+    "nothing is stored, nothing is sent.",
+)
 @click.option(
     "--notify",
     is_flag=True,
@@ -152,7 +157,9 @@ def import_mail(
     try:
         with stop_on_signals() as stop, progress_bar("checking" if dry_run else "importing") as bar:
             if dry_run:
-                summary = check_archive(config, archive, mailbox, progress=bar, stop=stop)
+                summary = check_archive(
+                    config, archive, mailbox, notify=notify, progress=bar, stop=stop
+                )
             else:
                 summary = run_import(
                     config, archive, mailbox, notify=notify, progress=bar, stop=stop
@@ -181,6 +188,11 @@ def report(summary: ImportSummary) -> None:
     )
     rows = [
         ("new tickets", summary.new_tickets, ""),
+        *(
+            [("  linked", summary.linked, "a stranger's mail, or mail to a closed ticket")]
+            if summary.simulation is not None
+            else []
+        ),
         ("replies threaded", summary.replies, ""),
         ("duplicates skipped", summary.duplicates, "stored before"),
         ("quarantined", summary.quarantined, "see: maild quarantine list"),
@@ -192,8 +204,8 @@ def report(summary: ImportSummary) -> None:
         click.echo(f"  {label:<19}{value:>8,}" + (f"   ({note})" if note and value else ""))
     for error in summary.errors:
         click.echo(f"  {error}", err=True)
-    if summary.dry_run:
-        click.echo("dry run: nothing was stored")
+    if summary.simulation is not None:
+        report_simulation(summary)
     elif not summary.notify and summary.new_tickets:
         click.echo("no acknowledgements were sent (--notify sends them)")
     if summary.interrupted:
@@ -203,3 +215,31 @@ def report(summary: ImportSummary) -> None:
             "finish (what is stored is skipped)",
             err=True,
         )
+
+
+SHOWN = 20  # tickets and mails a dry run lists by name; --json lists them all
+
+
+def report_simulation(summary: ImportSummary) -> None:
+    from maild.simulation import mail_subject
+
+    changes = summary.simulation
+    assert changes is not None
+    linked = [ticket for ticket in changes.tickets if ticket.linked_to is not None]
+    for ticket in linked[:SHOWN]:
+        click.echo(f"  #{ticket.number} from {ticket.requester} links #{ticket.linked_to}")
+    if len(linked) > SHOWN:
+        click.echo(f"  … and {len(linked) - SHOWN:,} more linked tickets (--json lists them)")
+    if changes.mail:
+        click.echo(f"would send {len(changes.mail):,} mail(s):")
+        for mail in changes.mail[:SHOWN]:
+            ticket = f"#{mail.ticket} " if mail.ticket else ""
+            click.echo(
+                f"  {ticket}{mail.kind} to {', '.join(mail.recipients)}: {mail_subject(mail)}"
+            )
+        if len(changes.mail) > SHOWN:
+            click.echo(f"  … and {len(changes.mail) - SHOWN:,} more (--json lists them)")
+    click.echo(
+        f"dry run on {summary.simulated_on or 'a scratch database'}, thrown away: "
+        "nothing was stored, nothing was sent"
+    )

@@ -1,36 +1,26 @@
 """``maild rules check|test``: validate the rules, and try them on a real mail.
 
-``test`` builds the ticket the pipeline would open for the mail, runs the rules on it and
-shows what would happen: the rules that match and why, the actions, the assignee the
-strategy would pick (from the database's workloads when there is a database) and the SLA
-deadlines. It stores nothing: the database, when it exists, is only read.
+``test`` hands the mail to the real intake pipeline on a scratch copy of the database
+(``maild.simulation``, the path ``maild import --dry-run`` takes too) and shows what
+happened there: the ticket it made or continued, the rules that matched and why, the
+assignee, the SLA deadlines and the mail that would go out. The live database is only read.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import Connection, create_engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
 
-from maild.automation.assignment import choose
 from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json
 from maild.config import Config, ConfigError, load_config
-from parsing import parse_message
-from parsing.ticketref import strip_reply_prefixes
-from rules.assignment import Pick, pick
-from rules.config import AssignSpec, RulesConfig
-from rules.engine import RuleOutcome, explain
-from rules.escalation import escalation_target, raised_priority
-from rules.model import Action, ActionKind, Escalate, Event, EventKind, TicketView
-from rules.sla import sla_status
+from rules.engine import RuleOutcome
+
+if TYPE_CHECKING:
+    from maild.simulation import MailTrial
 
 
 @click.group()
@@ -79,10 +69,29 @@ def test_rules(
     include_disabled: bool,
     as_json: bool,
 ) -> None:
-    """Run FILE (an .eml) through parsing and the rules as a new ticket; store nothing."""
+    """Hand FILE (an .eml) to intake as it would arrive by SMTP, on a scratch copy of the
+    database: the ticket it would make or continue, the rules that match and why, the
+    assignee, the SLA and the mail that would go out. Nothing is stored or sent."""
+    from sqlalchemy.exc import OperationalError
+
+    from maild.simulation import quiet_logs, simulate_mail
+    from storage.schema import SchemaError
+
     config = cli.config()
-    now = _instant(at)
-    report = simulate(config, file.read_bytes(), now, mailbox, include_disabled)
+    if mailbox is not None and config.mailbox(mailbox.strip().lower()) is None:
+        raise click.BadParameter(f"not a configured mailbox: {mailbox}", param_hint="--mailbox")
+    try:
+        with quiet_logs(cli.log_level is None):
+            trial = simulate_mail(
+                config,
+                file.read_bytes(),
+                at=_instant(at),
+                mailbox=mailbox,
+                include_disabled=include_disabled,
+            )
+    except (SchemaError, OperationalError) as error:
+        raise click.ClickException(str(error)) from None
+    report = trial_report(trial, config)
     if as_json:
         echo_json(report)
     else:
@@ -99,114 +108,89 @@ def _instant(at: str | None) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _mailbox(config: Config, to: list[str], wanted: str | None) -> str:
-    ours = [box.address for box in config.mailboxes]
-    if wanted is not None:
-        if wanted.lower() not in ours:
-            raise click.BadParameter(f"not a configured mailbox: {wanted}", param_hint="--mailbox")
-        return wanted.lower()
-    for address in to:
-        if address in ours:
-            return address
-    return ours[0] if ours else ""
+def trial_report(trial: MailTrial, config: Config) -> dict[str, Any]:
+    """``maild rules test --json``: what the simulation found, as plain data."""
+    from maild.simulation import changes_json, event_json
+    from maild.sla.sweep import sla_duration
 
-
-def simulate(
-    config: Config, raw: bytes, now: datetime, mailbox: str | None, include_disabled: bool
-) -> dict[str, Any]:
-    """What the pipeline and the rules would do with ``raw`` as a new ticket at ``now``."""
-    policy = config.policy
-    parsed = parse_message(
-        raw, ticket_prefix=config.maild.ticket_prefix, max_mime_depth=config.intake.max_mime_depth
-    )
+    parsed, policy = trial.parsed, config.policy
     sender = parsed.from_.key if parsed.from_ else ""
-    box = _mailbox(config, [a.key for a in (*parsed.to, *parsed.cc)], mailbox)
-    quarantine = parsed.quarantine_reason
-    if quarantine is not None:  # no ticket is made, so no rule runs
-        return {
-            "mail": {
-                "from": sender,
-                "subject": parsed.subject,
-                "mailbox": box,
-                "automated": parsed.automated,
-                "problem": parsed.problem,
-                "vip": False,
-            },
-            "at": now.isoformat(),
-            "quarantine": quarantine,
-            "rules": [],
-            "actions": [],
-            "ticket": None,
-            "assignment": None,
-            "sla": [],
-            "notes": [f"quarantined ({quarantine}): the daemon would hold it, make no ticket"],
-        }
-    view = TicketView(
-        subject=strip_reply_prefixes(parsed.subject) or "(no subject)",
-        requester=sender,
-        mailbox=box,
-        status="new",
-        priority=config.maild.default_priority,
-        vip=policy.vip.is_vip(sender) if sender else False,
-        created_at=now,
-    )
-    event = Event(
-        kind=EventKind.CREATED,
-        sender=sender,
-        subject=parsed.subject,
-        body=parsed.new_text,  # rules match only new lines
-        headers=parsed.headers,
-        mailbox=box,
-    )
-    outcomes = explain(policy.rules, view, event, include_disabled=include_disabled)
-    actions = [action for outcome in outcomes for action in outcome.actions]
-    enabled = {rule.name: rule.enabled for rule in policy.rules}
-    with _read_only(config) as connection:
-        result, assignment = _predict(policy, view, actions, connection, now)
-    status = sla_status(result, policy.sla_policy, policy.sla.calendar, now)
-    return {
+    ticket = trial.ticket
+    changes = changes_json(trial.changes, events=False)
+    report: dict[str, Any] = {
         "mail": {
             "from": sender,
             "subject": parsed.subject,
-            "mailbox": box,
-            "automated": parsed.automated,
+            "mailbox": trial.mailbox,
+            "automated": trial.result.automated or parsed.automated,
             "problem": parsed.problem,
-            "vip": view.vip,
+            "vip": policy.vip.is_vip(sender) if sender else False,
         },
-        "at": now.isoformat(),
-        "quarantine": None,
-        "rules": [_outcome(outcome, enabled.get(outcome.rule, True)) for outcome in outcomes],
-        "actions": [action.describe() for action in actions],
-        "ticket": {
-            "priority": result.priority,
-            "category": result.category,
-            "tags": sorted(result.tags),
-            "team": result.team,
-            "tier": result.tier,
-            "assignee": result.assignee,
-        },
-        "assignment": assignment,
-        "sla": [
+        "at": trial.at.isoformat(),
+        "simulated_on": trial.source,
+        "outcome": str(trial.result.outcome),
+        "quarantine": trial.quarantine,
+        "rules": [_outcome(outcome, outcome.rule in _enabled(config)) for outcome in trial.rules],
+        "actions": [action.describe() for outcome in trial.rules for action in outcome.actions],
+        "ticket": None,
+        "assignment": None,
+        "sla": [],
+        "would_send": changes["mail"],
+        "events": [event_json(event) for event in trial.events],
+        "notes": list(trial.notes),
+    }
+    if trial.quarantine is not None:
+        report["notes"] = [
+            f"quarantined ({trial.quarantine}): the daemon would hold it, make no ticket"
+        ]
+    if ticket is None:
+        return report
+    created = next((t for t in trial.changes.tickets if t.number == ticket.number), None)
+    report["ticket"] = {
+        "number": ticket.number,
+        "new": created is not None,
+        "linked_to": created.linked_to if created else None,
+        "status": str(ticket.status),
+        "priority": ticket.priority,
+        "category": ticket.category,
+        "tags": sorted(ticket.tags),
+        "team": ticket.team,
+        "tier": ticket.tier,
+        "assignee": ticket.assignee,
+    }
+    report["assignment"] = _assignment(trial)
+    calendar = policy.sla.calendar
+    if trial.sla is not None:
+        report["sla"] = [
             {
                 "target": str(target.target),
-                "goal": _minutes(target.goal.total_seconds()),
+                "goal": sla_duration(target.goal, calendar),
                 "deadline": target.deadline.isoformat() if target.deadline else None,
                 "warn_at": target.warn_at.isoformat() if target.warn_at else None,
             }
-            for target in status.targets
-        ],
-        "notes": (
-            ["automated mail: the daemon would store it but run no rules"]
-            if parsed.automated
-            else []
-        ),
-    }
+            for target in trial.sla.targets
+        ]
+    return report
 
 
-def _minutes(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    hours, rest = divmod(minutes, 60)
-    return f"{hours}h{rest:02d}m" if hours else f"{rest}m"
+def _enabled(config: Config) -> set[str]:
+    return {rule.name for rule in config.policy.rules if rule.enabled}
+
+
+def _assignment(trial: MailTrial) -> dict[str, Any] | None:
+    """The last assignment a rule made, as its event tells it."""
+    for event in reversed(trial.events):
+        if event.kind == "assignment.changed" and event.actor.startswith("rule:"):
+            data = event.data
+            return {
+                "rule": data.get("rule", event.actor.removeprefix("rule:")),
+                "agent": data.get("to"),
+                "team": data.get("team"),
+                "strategy": data.get("strategy"),
+                "reason": data.get("why", ""),
+                "skipped": list(data.get("skipped", [])),
+            }
+    return None
 
 
 def _outcome(outcome: RuleOutcome, enabled: bool) -> dict[str, Any]:
@@ -219,106 +203,11 @@ def _outcome(outcome: RuleOutcome, enabled: bool) -> dict[str, Any]:
     }
 
 
-def _predict(
-    policy: RulesConfig,
-    view: TicketView,
-    actions: list[Action],
-    connection: Connection | None,
-    now: datetime,
-) -> tuple[TicketView, dict[str, Any] | None]:
-    """The ticket after the actions, and who the assignment would pick and why."""
-    assignment: dict[str, Any] | None = None
-    for action in actions:
-        value = action.value
-        if action.kind is ActionKind.CATEGORY:
-            view = dataclasses.replace(view, category=str(value))
-        elif action.kind is ActionKind.PRIORITY:
-            view = dataclasses.replace(view, priority=str(value))
-        elif action.kind is ActionKind.TAGS:
-            assert isinstance(value, tuple)
-            view = dataclasses.replace(view, tags=view.tags | frozenset(value))
-        elif action.kind is ActionKind.ASSIGN:
-            assert isinstance(value, AssignSpec)
-            if value.agent is not None:
-                view = dataclasses.replace(view, assignee=value.agent)
-                assignment = {"rule": action.rule, "agent": value.agent, "strategy": "agent"}
-                continue
-            team = value.team if value.team is not None else view.team
-            strategy = value.strategy or policy.assignment.strategy
-            chosen = _choose(policy, connection, strategy, team, view.category, now)
-            view = dataclasses.replace(view, assignee=chosen.agent, team=team)
-            assignment = _pick(action.rule, chosen)
-        elif action.kind is ActionKind.ESCALATE:
-            assert isinstance(value, Escalate)
-            tier = escalation_target(policy.escalation.tiers, view.tier, value.tier)
-            if tier is None:
-                continue
-            priority = raised_priority(policy.priorities, view.priority, tier)
-            view = dataclasses.replace(view, tier=tier.name, priority=priority)
-            if tier.team is not None:
-                strategy = policy.assignment.strategy
-                chosen = _choose(policy, connection, strategy, tier.team, view.category, now)
-                view = dataclasses.replace(view, team=tier.team, assignee=chosen.agent)
-                assignment = _pick(action.rule, chosen)
-    return view, assignment
-
-
-def _pick(rule: str, chosen: Pick) -> dict[str, Any]:
-    return {
-        "rule": rule,
-        "agent": chosen.agent,
-        "team": chosen.team,
-        "strategy": chosen.strategy,
-        "reason": chosen.reason,
-        "skipped": [f"{address}: {why}" for address, why in chosen.skipped],
-    }
-
-
-def _choose(
-    policy: RulesConfig,
-    connection: Connection | None,
-    strategy: str,
-    team: str | None,
-    category: str | None,
-    now: datetime,
-) -> Pick:
-    if connection is not None:
-        try:
-            return choose(connection, policy, strategy, team, category, now, persist=False)
-        except SQLAlchemyError:
-            pass  # an old or foreign database: as if empty
-    return pick(
-        strategy,
-        policy.agents,
-        team=team,
-        category=category,
-        now=now,
-        default_tz=policy.sla.timezone,
-    )
-
-
-@contextmanager
-def _read_only(config: Config) -> Iterator[Connection | None]:
-    """A connection to the database if it exists, rolled back at the end; never creates
-    one (a SQLite file that is not there stays not there)."""
-    url = make_url(config.database_url)
-    if url.get_backend_name() == "sqlite" and (not url.database or not Path(url.database).exists()):
-        yield None
-        return
-    engine = create_engine(url)
-    try:
-        try:
-            connection = engine.connect()
-        except SQLAlchemyError:
-            yield None
-            return
-        with connection:
-            try:
-                yield connection
-            finally:
-                connection.rollback()
-    finally:
-        engine.dispose()
+_OUTCOME_WORDS = {
+    "new_ticket": "a new ticket",
+    "reply": "a reply on",
+    "duplicate": "a duplicate of mail on",
+}
 
 
 def _print(report: dict[str, Any]) -> None:
@@ -331,34 +220,41 @@ def _print(report: dict[str, Any]) -> None:
             "quarantine (maild quarantine list), make no ticket and run no rules"
         )
         return
-    echo(f"As a new ticket at {report['at']}{' (VIP requester)' if mail['vip'] else ''}")
+    ticket = report["ticket"]
+    linked = f", linked to #{ticket['linked_to']}" if ticket["linked_to"] else ""
+    echo(
+        f"At {report['at']}: {_OUTCOME_WORDS[report['outcome']]} #{ticket['number']}{linked}"
+        + (" (VIP requester)" if mail["vip"] else "")
+    )
+    echo(f"Simulated on {report['simulated_on']}: nothing was stored, nothing was sent")
     for note in report["notes"]:
         echo(f"Note: {note}")
-    echo("")
-    echo("Rules:")
-    if not report["rules"]:
-        echo("  (no rules)")
-    for item in report["rules"]:
-        mark = "MATCH" if item["matched"] else "no   "
-        flags = "" if item["enabled"] else " (disabled)"
-        flags += ", stop" if item["stop"] else ""
-        echo(f"  {mark} {item['rule']}{flags}")
-        for reason in item["reasons"]:
-            echo(f"          {reason}")
-    echo("")
-    echo("Actions:")
-    for action in report["actions"] or ["(none)"]:
-        echo(f"  {action}")
-    ticket = report["ticket"]
+    if not report["notes"]:
+        echo("")
+        echo("Rules:")
+        if not report["rules"]:
+            echo("  (no rules)")
+        for item in report["rules"]:
+            mark = "MATCH" if item["matched"] else "no   "
+            flags = "" if item["enabled"] else " (disabled)"
+            flags += ", stop" if item["stop"] else ""
+            echo(f"  {mark} {item['rule']}{flags}")
+            for reason in item["reasons"]:
+                echo(f"          {reason}")
+        echo("")
+        echo("Actions:")
+        for action in report["actions"] or ["(none)"]:
+            echo(f"  {action}")
     echo("")
     echo(
-        f"Ticket: priority {ticket['priority']}, category {ticket['category'] or '-'}, "
-        f"tags {', '.join(ticket['tags']) or '-'}, team {ticket['team'] or '-'}, "
-        f"tier {ticket['tier'] or '-'}"
+        f"Ticket: status {ticket['status']}, priority {ticket['priority']}, "
+        f"category {ticket['category'] or '-'}, tags {', '.join(ticket['tags']) or '-'}, "
+        f"team {ticket['team'] or '-'}, tier {ticket['tier'] or '-'}"
     )
     assignment = report["assignment"]
     if assignment is None:
-        echo("Assignee: nobody (no rule assigns it)")
+        who = ticket["assignee"]
+        echo(f"Assignee: {who} (already)" if who else "Assignee: nobody (no rule assigns it)")
     elif assignment["strategy"] == "agent":
         echo(f"Assignee: {assignment['agent']} (rule {assignment['rule']!r})")
     else:
@@ -376,4 +272,12 @@ def _print(report: dict[str, Any]) -> None:
             echo(f"  {target['target']}")
             continue
         warn = f", warning at {target['warn_at']}" if target["warn_at"] else ""
-        echo(f"  {target['target']}: {target['goal']}, due {target['deadline']}{warn}")
+        due = f"due {target['deadline']}" if target["deadline"] else "paused"
+        echo(f"  {target['target']}: {target['goal']}, {due}{warn}")
+    echo("")
+    echo("Mail that would be sent:")
+    for sent in report["would_send"] or [None]:
+        if sent is None:
+            echo("  (none)")
+            continue
+        echo(f"  {sent['kind']} to {', '.join(sent['to'])}: {sent['subject']}")

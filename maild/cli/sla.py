@@ -1,10 +1,17 @@
 """``maild sla show N`` (a ticket's SLA: targets, deadlines, time spent and left, pauses,
-state) and ``maild sla sweep`` (fire what is due now: for cron, or a daemon-less setup)."""
+state) and ``maild sla sweep`` (fire what is due now: for cron, or a daemon-less setup).
+
+``sla sweep --at`` a time still to come is a simulation (``maild.simulation``): the real
+sweep and auto-close on a scratch copy of the database, which prints what would fire and
+stores nothing. A time that has come fires for real, as the scheduler would have.
+
+SLA durations are business time unless business hours are 24x7 without holidays, and read
+as such: ``72 h business``, not ``3 d`` (``maild.sla.sweep.sla_duration``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,9 +19,14 @@ from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json, iso, print_table
 from maild.cli.reading import read_view
 from maild.clock import Clock, ManualClock, SystemClock
-from maild.sla.sweep import human_duration, sla_report
+from maild.sla.sweep import sla_duration, sla_report
 from maild.ticketing.record import find_ticket
+from rules.businesstime import BusinessCalendar
 from rules.sla import SlaState
+
+if TYPE_CHECKING:
+    from maild.config import Config
+    from maild.sla import AutoCloseReport, SweepReport
 
 _STATE_WORDS = {
     SlaState.ON_TRACK: "on track",
@@ -39,8 +51,8 @@ def _local(moment: datetime, tz: tzinfo) -> str:
     return f"{moment.astimezone(tz):%Y-%m-%d %H:%M %Z}"
 
 
-def _signed(delta: timedelta) -> str:
-    return ("-" if delta < timedelta(0) else "") + human_duration(delta)
+def _signed(delta: timedelta, calendar: BusinessCalendar) -> str:
+    return ("-" if delta < timedelta(0) else "") + sla_duration(delta, calendar)
 
 
 @click.group()
@@ -64,11 +76,12 @@ def show(cli: CliContext, number: int, at: str | None, as_json: bool) -> None:
     if record is None:
         raise click.ClickException(f"no ticket #{number}")
     status = sla_report(record, policy, now)
+    calendar = policy.sla.calendar
     fired = sorted(record.sla_fired)
     targets: list[dict[str, Any]] = [
         {
             "target": str(target.target),
-            "goal": human_duration(target.goal),
+            "goal": sla_duration(target.goal, calendar),
             "goal_seconds": int(target.goal.total_seconds()),
             "state": str(target.state),
             "deadline": iso(target.deadline),
@@ -104,7 +117,7 @@ def show(cli: CliContext, number: int, at: str | None, as_json: bool) -> None:
     )
     click.echo(
         f"Business hours: {summary['business_hours']} ({policy.sla.timezone}); "
-        f"paused so far: {human_duration(status.paused_for)}"
+        f"paused so far: {sla_duration(status.paused_for, calendar)}"
     )
     print_table(
         f"SLA of #{record.number} at {now:%Y-%m-%d %H:%M} UTC",
@@ -112,10 +125,10 @@ def show(cli: CliContext, number: int, at: str | None, as_json: bool) -> None:
         [
             [
                 str(target.target).replace("_", " "),
-                human_duration(target.goal),
-                _local(target.deadline, policy.sla.calendar.tz) if target.deadline else "paused",
-                human_duration(target.elapsed),
-                _signed(target.remaining),
+                sla_duration(target.goal, calendar),
+                _local(target.deadline, calendar.tz) if target.deadline else "paused",
+                sla_duration(target.elapsed, calendar),
+                _signed(target.remaining, calendar),
                 _STATE_WORDS[target.state],
             ]
             for target in status.targets
@@ -126,28 +139,61 @@ def show(cli: CliContext, number: int, at: str | None, as_json: bool) -> None:
 
 
 @sla.command("sweep")
-@click.option("--at", "at", metavar="ISO-TIME", help="Sweep as if it were this time.")
+@click.option(
+    "--at",
+    "at",
+    metavar="ISO-TIME",
+    help="Sweep as if it were this time. A time still to come only shows what would fire.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @config_option
 @pass_cli
 def sweep(cli: CliContext, at: str | None, as_json: bool) -> None:
     """Fire the SLA warnings and breaches that are due and auto-close resolved tickets,
-    once. The mail goes out with the outbox (``maild serve`` sends it)."""
-    from maild.runtime import Runtime
-    from maild.scheduler import sla_jobs
+    once. The mail goes out with the outbox (``maild serve`` sends it).
+
+    With --at a time still to come it is a simulation: the same sweep on a scratch copy of
+    the database, which prints what would fire and what mail would go out, and stores and
+    sends nothing."""
     from storage.schema import SchemaError
 
     config = cli.config()
-    clock: Clock = ManualClock(_at(at)) if at else SystemClock()
+    now = SystemClock().now()
+    moment = _at(at) if at else now
     try:
-        with Runtime.open(config, clock) as runtime:
-            sla_sweep, auto_close = sla_jobs(runtime)
-            now = clock.now()
-            report = sla_sweep.run(now)
-            closing = auto_close.run(now)
+        if moment > now:
+            from maild.simulation import quiet_logs
+
+            with quiet_logs(cli.log_level is None):
+                _simulate(config, moment, as_json)
+            return
+        _sweep(config, ManualClock(moment) if at else SystemClock(), as_json)
     except SchemaError as error:
         raise click.ClickException(str(error)) from None
-    result = {
+
+
+def _sweep(config: Config, clock: Clock, as_json: bool) -> None:
+    from maild.runtime import Runtime
+    from maild.scheduler import sla_jobs
+
+    with Runtime.open(config, clock) as runtime:
+        sla_sweep, auto_close = sla_jobs(runtime)
+        now = clock.now()
+        report = sla_sweep.run(now)
+        closing = auto_close.run(now)
+    result = _counts(report, closing)
+    if as_json:
+        echo_json({**result, "simulated": False})
+        return
+    click.echo(
+        f"SLA sweep: {report.open_tickets} open tickets, {report.due_tickets} due, "
+        f"{report.fired} warnings/breaches fired in {report.seconds:.2f} s; "
+        f"auto-close: {closing.warned} warned, {closing.closed} closed"
+    )
+
+
+def _counts(report: SweepReport, closing: AutoCloseReport) -> dict[str, Any]:
+    return {
         "open_tickets": report.open_tickets,
         "due_tickets": report.due_tickets,
         "fired": report.fired,
@@ -155,11 +201,40 @@ def sweep(cli: CliContext, at: str | None, as_json: bool) -> None:
         "auto_closed": closing.closed,
         "seconds": round(report.seconds, 3),
     }
+
+
+def _simulate(config: Config, at: datetime, as_json: bool) -> None:
+    from maild.simulation import changes_json, event_json, mail_subject, simulate_sweep
+
+    trial = simulate_sweep(config, at)
+    report, closing, changes = trial.sweep, trial.auto_close, trial.changes
     if as_json:
-        echo_json(result)
+        would = changes_json(changes, events=False)
+        echo_json(
+            {
+                **_counts(report, closing),
+                "simulated": True,
+                "at": iso(at),
+                "simulated_on": trial.source,
+                "events": [event_json(event) for event in changes.events],
+                "would_send": would["mail"],
+            }
+        )
         return
     click.echo(
-        f"SLA sweep: {report.open_tickets} open tickets, {report.due_tickets} due, "
-        f"{report.fired} warnings/breaches fired in {report.seconds:.2f} s; "
-        f"auto-close: {closing.warned} warned, {closing.closed} closed"
+        f"SLA sweep at {at:%Y-%m-%d %H:%M} UTC, a time still to come: simulated on "
+        f"{trial.source}; nothing was stored, nothing was sent."
     )
+    click.echo(
+        f"{report.open_tickets} open tickets, {report.due_tickets} due: "
+        f"{report.fired} warnings/breaches would fire; auto-close: {closing.warned} would be "
+        f"warned, {closing.closed} closed"
+    )
+    for event in changes.events:
+        details = ", ".join(f"{key} {value}" for key, value in event.data.items() if value)
+        click.echo(f"  #{event.ticket} {event.kind}" + (f": {details}" if details else ""))
+    if changes.mail:
+        click.echo("Mail that would be sent:")
+    for mail in changes.mail:
+        ticket = f"#{mail.ticket} " if mail.ticket else ""
+        click.echo(f"  {ticket}{mail.kind} to {', '.join(mail.recipients)}: {mail_subject(mail)}")

@@ -11,7 +11,8 @@ Interrupted (``stop`` set by Ctrl-C or SIGTERM) it stops handing in messages, le
 handed in commit and reports. Every message either committed or not, so running the same
 import again stores the rest, and deduplication (Message-ID per mailbox, else SHA-256) skips
 what is there already.
-A dry run reads and parses everything, looks in the database, and writes nothing.
+A dry run (:func:`dry_run`) is this same import on a scratch copy of the database
+(``maild.simulation``): what it reports is what the import would do, and nothing is kept.
 """
 
 from __future__ import annotations
@@ -25,22 +26,19 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from maild.config import Config, MailboxConfig
 from maild.importing.order import import_order
 from maild.importing.sources import Archive, Entry
-from maild.pipeline.context import dedup_key
-from maild.pipeline.delivery import DeliveryResult, Job, Outcome
+from maild.pipeline.delivery import DeliveryResult, Outcome
 from maild.pipeline.envelope import stored_delivery
 from maild.pipeline.errors import TemporaryFailure
 from maild.pipeline.intake import parse_raw
-from maild.runtime import Runtime, open_engine
-from outbound.compose import token_from_message_id
+from maild.runtime import Runtime
 from parsing import ParsedMail
-from storage import tickets
-from storage.schema import SchemaState, ensure_current, schema_state
+from storage.scratch import Changes
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +70,9 @@ class ImportSummary:
     interrupted: bool = False
     notify: bool = False
     errors: list[str] = field(default_factory=list)
+    # A dry run: what the import added to the scratch copy, and what that copy was of.
+    simulation: Changes | None = None
+    simulated_on: str = ""
 
     @property
     def done(self) -> int:
@@ -93,8 +94,22 @@ class ImportSummary:
         if result.automated is not None and result.outcome is not Outcome.DUPLICATE:
             self.automated += 1
 
+    @property
+    def linked(self) -> int:
+        """New tickets that link another (a stranger's mail, a follow-up of a closed
+        ticket); known for a dry run only."""
+        if self.simulation is None:
+            return 0
+        return sum(1 for ticket in self.simulation.tickets if ticket.linked_to is not None)
+
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, simulation=None))
+        del data["simulation"]
+        if self.simulation is not None:
+            from maild.simulation import changes_json
+
+            data["would"] = changes_json(self.simulation, events=False)
+            data["linked"] = self.linked
         data["done"] = self.done
         data["msgs_per_s"] = round(self.rate, 1) if self.rate is not None else None
         data["seconds"] = round(self.seconds, 3)
@@ -323,78 +338,28 @@ def dry_run(
     archive: Archive,
     mailbox: MailboxConfig,
     *,
+    notify: bool = False,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
 ) -> ImportSummary:
-    """What an import would do, from reading and parsing alone; writes nothing.
+    """What :func:`run_import` would do: the same import, on a scratch copy of the database
+    (:mod:`maild.simulation`), reported and thrown away. The live database is only read,
+    its ticket counter is not used, and no mail leaves."""
+    from maild.simulation import Simulation
 
-    Exact for duplicates (the database is asked), quarantine (a message maild cannot parse)
-    and automated mail; replies are the messages that answer one stored already or one
-    earlier in the archive, by In-Reply-To/References, a reply token or a ticket tag.
-    """
-    progress = progress or Progress()
-    stop = stop or threading.Event()
-    summary = ImportSummary(archive.describe(), mailbox.address, dry_run=True)
-    started = time.perf_counter()
-    entries = _index_into(summary, archive, progress, stop)
-    if entries is None:
-        return summary
-    workers = parsing_workers(len(entries))
-    pool = _pool(workers)
-    engine = open_engine(config)
-    seen_keys: set[str] = set()
-    seen_ids: set[str] = set()
-    try:
-        empty = schema_state(engine) is SchemaState.EMPTY  # a new installation: all is new
-        if not empty:
-            ensure_current(engine, create_if_empty=False)
-        progress.started(len(entries))
-        prefix = config.maild.ticket_prefix
-        with engine.connect() as db:
-            for entry, raw, parsed in parsed_in_order(archive, entries, prefix, pool, workers):
-                if stop.is_set():
-                    summary.interrupted = True
-                    break
-                delivery = stored_delivery(raw, mailbox, SOURCE, facts=entry.facts)
-                key = dedup_key(Job(delivery, parsed, mailbox))
-                if parsed.problem is not None:
-                    summary.quarantined += 1
-                elif key in seen_keys or (
-                    not empty and tickets.duplicate_of(db, mailbox.address, key)
-                ):
-                    summary.duplicates += 1
-                else:
-                    thread_ids = [i for i in (parsed.in_reply_to, *parsed.references) if i]
-                    tokens = [t for t in map(token_from_message_id, thread_ids) if t]
-                    tokens.extend(
-                        address.partition("+")[2].partition("@")[0]
-                        for address in delivery.rcpt_tos[1:]
-                    )
-                    answers = any(i in seen_ids for i in thread_ids) or (
-                        not empty
-                        and (
-                            tickets.by_stored_message_id(db, mailbox.address, thread_ids)
-                            or tickets.by_tokens(db, tokens)
-                            or (parsed.ticket_ref and tickets.by_number(db, parsed.ticket_ref))
-                        )
-                    )
-                    if answers:
-                        summary.replies += 1
-                    else:
-                        summary.new_tickets += 1
-                    if parsed.automated is not None:
-                        summary.automated += 1
-                seen_keys.add(key)
-                if parsed.message_id:
-                    seen_ids.add(parsed.message_id)
-                progress.advanced(1)
-    except KeyboardInterrupt:
-        summary.interrupted = True
-    finally:
-        engine.dispose()
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-        summary.seconds = time.perf_counter() - started
+    with Simulation(config) as simulation:
+        summary = run_import(
+            config,
+            archive,
+            mailbox,
+            notify=notify,
+            progress=progress,
+            stop=stop,
+            runtime_factory=simulation.runtime,
+        )
+        summary.dry_run = True
+        summary.simulation = simulation.changes()
+        summary.simulated_on = simulation.source
     return summary
 
 

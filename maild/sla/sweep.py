@@ -13,8 +13,9 @@ the mail and the rules' changes commit together, so a sweep that runs twice, or 
 instances at once, fires nothing twice, and a crash in between fires it on the next sweep.
 
 A warning goes to the assignee (else the ticket's team, else every agent); a breach goes
-to the escalation target (the next tier's team and addresses; the assignee or team when
-there is no tier above) and escalates the ticket one tier. Both fire the ``sla.warning``
+to the escalation target (the next tier's team and addresses; at the last tier that tier's
+addresses again; the assignee or team without tiers, see :func:`breach_targets`) and
+escalates the ticket one tier. Both fire the ``sla.warning``
 / ``sla.breached`` rules.
 """
 
@@ -35,8 +36,8 @@ from maild.automation.apply import run_rules
 from maild.ticketing.editor import TicketEditor
 from maild.ticketing.notify import Notifier, Recipient
 from maild.ticketing.record import TicketRecord, fired_keys, load_ticket, pauses_as_datetimes
-from rules.businesstime import to_us
-from rules.config import RulesConfig
+from rules.businesstime import BusinessCalendar, to_us
+from rules.config import RulesConfig, Tier
 from rules.escalation import next_tier
 from rules.model import Event, EventKind
 from rules.sla import Due, Kind, SlaStatus, Target, due_events, sla_status
@@ -138,7 +139,7 @@ class SweepReport:
 
 
 def human_duration(delta: timedelta) -> str:
-    """``2 d 3 h``, ``1 h 15 min``, ``5 min``: for mail, rounded down to the minute."""
+    """``2 d 3 h``, ``1 h 15 min``, ``5 min``: wall-clock time, rounded down to the minute."""
     minutes = int(abs(delta).total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
@@ -146,6 +147,34 @@ def human_duration(delta: timedelta) -> str:
     if minutes or not (days or hours):
         parts.append(f"{minutes} min")
     return " ".join(part for part in parts if part)
+
+
+def sla_duration(delta: timedelta, calendar: BusinessCalendar) -> str:
+    """A duration on the SLA clock: wall-clock words when business time is clock time
+    (24x7 without holidays), else hours marked as business time: ``72 h business``, not
+    ``3 d``, which would read as three calendar days (nine working days at 8 h a day)."""
+    if calendar.continuous:
+        return human_duration(delta)
+    hours, minutes = divmod(int(abs(delta).total_seconds() // 60), 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes or not hours else ""]
+    return " ".join(part for part in parts if part) + " business"
+
+
+def breach_targets(tiers: Sequence[Tier], current: str | None) -> tuple[list[str], str]:
+    """Who hears of a breach, and the tier it moves the ticket to ("" when none).
+
+    Below the last tier: the next tier's team and addresses. At the last tier, every later
+    breach tells that tier's addresses again (and the assignee, when the tier is a team's,
+    or names no addresses): it has nowhere higher to go, and the people it escalated to are
+    still the ones to know. Without tiers: the assignee (else the team, else every agent).
+    """
+    above = next_tier(tiers, current)
+    if above is not None:
+        return [*([above.team] if above.team else []), *above.addresses], above.name
+    here = next((tier for tier in tiers if tier.name == current), None)
+    if here is None:
+        return ["assignee"], ""
+    return [*(["assignee"] if here.team or not here.addresses else []), *here.addresses], ""
 
 
 class SlaSweep:
@@ -280,13 +309,12 @@ class SlaSweep:
         # A warning whose breach fires in this same sweep (the daemon was down) gets no
         # mail of its own: the breach mail says all there is to say.
         if breach or not superseded:
-            tier = next_tier(policy.escalation.tiers, record.tier) if breach else None
-            if tier is not None:
-                targets = [*([tier.team] if tier.team else []), *tier.addresses]
-            else:
-                targets = ["assignee"]
+            targets, escalate_to = (
+                breach_targets(policy.escalation.tiers, record.tier)
+                if breach
+                else (["assignee"], "")
+            )
             recipients = self._notifier.resolve(record, targets, policy)
-            escalate_to = tier.name if tier else ""
             self._mail(work, editor, due, target.goal, deadline, recipients, escalate_to)
         kind = EventKind.SLA_BREACHED if breach else EventKind.SLA_WARNING
         run_rules(work, editor, Event(kind, mailbox=record.mailbox, sla_target=due.target.value))
@@ -310,9 +338,9 @@ class SlaSweep:
         local = deadline.astimezone(tz) if deadline else None
         shown = f"{local:%Y-%m-%d %H:%M} {tz.key}" if local else "when the ticket resumes"
         left = human_duration((deadline or work.now) - work.now)
+        goal_text = sla_duration(goal, policy.sla.calendar)
         reason = (
-            f"SLA breached: the {label} target ({human_duration(goal)}) for this ticket "
-            f"passed at {shown}."
+            f"SLA breached: the {label} target ({goal_text}) for this ticket passed at {shown}."
             if breach
             else f"SLA warning: the {label} for this ticket is due by {shown} (in {left})."
         )
@@ -328,7 +356,7 @@ class SlaSweep:
             variables={
                 "sla_target": due.target.value,
                 "sla_target_label": label,
-                "sla_goal": human_duration(goal),
+                "sla_goal": goal_text,
                 "deadline": shown,
                 "deadline_utc": deadline.isoformat() if deadline else "",
                 "time_left": "" if breach else left,

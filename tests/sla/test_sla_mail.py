@@ -170,7 +170,11 @@ def test_business_hours_and_holiday(
     warning = delivered(daemon, sink, "SLA warning")
     assert len(warning) == 1
     assert "2026-03-04 09:30 Europe/Berlin" in text_of(warning[0])
-    assert len(delivered(daemon, sink, "SLA breached")) == 1
+    breach = delivered(daemon, sink, "SLA breached")
+    assert len(breach) == 1
+    # The target is business time and says so (it read "1 h", as if on the wall clock).
+    assert "first response target (1 h business)" in text_of(breach[0])
+    assert "within 1 h business" in text_of(breach[0])
 
 
 def test_late_sweep_sends_the_breach_alone(
@@ -193,3 +197,48 @@ def test_late_sweep_sends_the_breach_alone(
     assert html is not None
     assert "Printer &lt;b&gt;on fire&lt;/b&gt;" in html.get_content()
     assert "<b>on fire" not in html.get_content()
+
+
+def test_breaches_at_the_last_tier_go_to_its_addresses_again(
+    tmp_path: Path,
+    database_url: str,
+    sink: Sink,
+    clock: ManualClock,
+    start_daemon: Callable[..., DaemonThread],
+) -> None:
+    """Regression: once a ticket sat at the last tier (addresses only), later breaches went
+    to the assignee instead of that tier's addresses."""
+    config = sla_config(
+        tmp_path,
+        database_url,
+        sink,
+        escalation={
+            "tiers": [
+                {"name": "L1", "team": "support"},
+                {"name": "L2", "addresses": ["duty-manager@example.com"]},
+            ]
+        },
+    )
+    daemon = start_daemon(config)
+    daemon.send(customer_mail())
+    edit(daemon.runtime, 1000, lambda e: e.assign("alice@example.com", "support"), AGENT)
+    edit(daemon.runtime, 1000, lambda e: e.set_tier("L2"), AGENT)
+
+    clock.advance(timedelta(minutes=46))
+    assert daemon.service.run_sla_sweep().sweep.fired == 1
+    warnings = delivered(daemon, sink, "SLA warning")
+    assert [mail.rcpt_tos for mail in warnings] == [("alice@example.com",)]  # the assignee
+
+    clock.advance(timedelta(minutes=15))  # the first-response breach
+    assert daemon.service.run_sla_sweep().sweep.fired == 1
+    breaches = delivered(daemon, sink, "SLA breached")
+    assert [mail.rcpt_tos for mail in breaches] == [("duty-manager@example.com",)]
+
+    clock.advance(timedelta(hours=7))  # 8 h: the resolution warning and breach at once
+    assert daemon.service.run_sla_sweep().sweep.fired == 2
+    breaches = delivered(daemon, sink, "SLA breached")
+    assert [mail.rcpt_tos for mail in breaches] == [("duty-manager@example.com",)] * 2
+    assert "resolution" in text_of(breaches[1])
+    record = ticket(daemon.runtime, 1000)
+    assert (record.tier, record.assignee) == ("L2", "alice@example.com")  # nowhere higher
+    assert [e["to"] for e in events(daemon.runtime, "ticket.escalated")] == ["L2"]
