@@ -489,12 +489,14 @@ class SweepTrial:
 
 
 def simulate_sweep(config: Config, at: datetime) -> SweepTrial:
-    """The SLA sweep and auto-close as the scheduler would run them at ``at``."""
-    from maild.scheduler import sla_jobs
+    """The SLA sweep, auto-close and the surveys due, as the scheduler would run them at
+    ``at``."""
+    from maild.scheduler import sla_jobs, survey_job
 
     with Simulation(config, ManualClock(at)) as simulation:
         with simulation.runtime() as runtime:
             sweep, auto_close = sla_jobs(runtime)
             swept = sweep.run(at)
             closing = auto_close.run(at)
+            survey_job(runtime).run(at)
         return SweepTrial(at, swept, closing, simulation.changes(), simulation.source)

@@ -149,8 +149,9 @@ def show(cli: CliContext, number: int, at: str | None, as_json: bool) -> None:
 @config_option
 @pass_cli
 def sweep(cli: CliContext, at: str | None, as_json: bool) -> None:
-    """Fire the SLA warnings and breaches that are due and auto-close resolved tickets,
-    once. The mail goes out with the outbox (``maild serve`` sends it).
+    """Fire the SLA warnings and breaches that are due, auto-close resolved tickets and
+    queue the satisfaction surveys due, once. The mail goes out with the outbox (``maild
+    serve`` sends it).
 
     With --at a time still to come it is a simulation: the same sweep on a scratch copy of
     the database, which prints what would fire and what mail would go out, and stores and
@@ -174,21 +175,23 @@ def sweep(cli: CliContext, at: str | None, as_json: bool) -> None:
 
 def _sweep(config: Config, clock: Clock, as_json: bool) -> None:
     from maild.runtime import Runtime
-    from maild.scheduler import sla_jobs
+    from maild.scheduler import sla_jobs, survey_job
 
     with Runtime.open(config, clock) as runtime:
         sla_sweep, auto_close = sla_jobs(runtime)
         now = clock.now()
         report = sla_sweep.run(now)
         closing = auto_close.run(now)
+        surveys = survey_job(runtime).run(now)
     result = _counts(report, closing)
     if as_json:
-        echo_json({**result, "simulated": False})
+        echo_json({**result, "surveys_sent": surveys.sent, "simulated": False})
         return
     click.echo(
         f"SLA sweep: {report.open_tickets} open tickets, {report.due_tickets} due, "
         f"{report.fired} warnings/breaches fired in {report.seconds:.2f} s; "
         f"auto-close: {closing.warned} warned, {closing.closed} closed"
+        + (f"; surveys: {surveys.sent} sent" if config.csat.enabled else "")
     )
 
 

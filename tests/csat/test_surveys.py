@@ -4,19 +4,25 @@ expired after 30 days; and never sent where it must not be."""
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
+from click.testing import CliRunner
+
+from maild.cli import cli
 from maild.clock import ManualClock
 from storage import tickets
 from storage.models import Survey
 from tests.agents.helpers import ADA, events, open_ticket, send_as_agent, ticket
 from tests.agents.mails import agent_mail
+from tests.csat.conftest import csat_data
 from tests.mails import customer_mail
-from tests.support import DaemonThread, Received, Sink
+from tests.support import DaemonThread, Received, Sink, write_toml
 
 HOUR = timedelta(hours=1)
 
@@ -163,3 +169,17 @@ def test_no_survey_for_merged_automated_or_bouncing(
     assert by_ticket[ticket(daemon, 1003).id].status == "sent", by_ticket
     assert surveys_to(sink, gone) == []
     assert len(surveys_to(sink, ADA)) == 1
+
+
+def test_maild_sla_sweep_queues_the_surveys_due(
+    daemon: DaemonThread, sink: Sink, clock: ManualClock, tmp_path: Path, database_url: str
+) -> None:
+    open_ticket(daemon)
+    resolve(daemon)
+    config_file = tmp_path / "csat.toml"
+    write_toml(csat_data(tmp_path, database_url, sink), config_file)
+    at = (clock.now() + timedelta(hours=25)).isoformat()  # a past moment: a real sweep
+    result = CliRunner().invoke(cli, ["-c", str(config_file), "sla", "sweep", "--at", at, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["surveys_sent"] == 1
+    assert [row.status for row in stored(daemon)] == ["sent"]
