@@ -23,8 +23,10 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
+# BENCH_ARGS=--skip-large leaves out the 100,000-mail history (import, SMTP, console).
+BENCH_ARGS ?=
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.sla_sweep
 
 lint: $(VENV)/.installed-test

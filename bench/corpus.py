@@ -33,7 +33,15 @@ from email.utils import encode_rfc2231, format_datetime, formataddr, parsedate_t
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["CorpusMail", "generate", "summarize", "write_eml_dir", "write_mbox"]
+__all__ = [
+    "CorpusMail",
+    "generate",
+    "replies_before_parent",
+    "shuffled",
+    "summarize",
+    "write_eml_dir",
+    "write_mbox",
+]
 
 REPLY_RATIO = 0.30
 ATTACHMENT_RATIO = 0.10
@@ -993,6 +1001,23 @@ def summarize(mails: Sequence[CorpusMail]) -> dict[str, int]:
         "long_lines": sum(1 for m in mails if long_line_count(m.raw)),
         "encoded_words": sum(1 for m in mails if b"=?" in m.raw.partition(b"\r\n\r\n")[0]),
     }
+
+
+def shuffled(mails: Sequence[CorpusMail], seed: int) -> list[CorpusMail]:
+    """The mails in a random order of ``seed`` (an archive where replies may come first)."""
+    order = list(mails)
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def replies_before_parent(order: Sequence[CorpusMail]) -> int:
+    """How many replies come before the mail they answer in ``order``."""
+    position = {mail.index: n for n, mail in enumerate(order)}
+    return sum(
+        1
+        for mail in order
+        if mail.parent_index is not None and position[mail.index] < position[mail.parent_index]
+    )
 
 
 def _date_of(raw: bytes) -> datetime:

@@ -18,20 +18,35 @@ Phases, each on a fresh data directory and the embedded SQLite default:
   parsing, storing), the process's wall time including start-up is reported beside it.
 
 Verification (exit status 1 if it fails): every corpus mail is in ``messages`` exactly once,
-every reply is on its parent's ticket, and there are as many tickets as threads.
+every reply is on its parent's ticket, and there are as many tickets as threads. The 4-client
+SMTP run also counts the own-reply threads (threads where the customer answers their own
+mail) whose messages all landed on one ticket: "threads kept whole".
 
-Figures are printed as a table and written to ``bench/out/results.json``.
+Then, unless ``--skip-large``, a year of history (``--large-count``, 100,000 mails):
+
+* the corpus as a shuffled mbox, written once to ``bench/out/cache/`` (by count, seed and a
+  digest of the generator) and reused by later runs;
+* **maild import** of it (the real ``python -m maild import``), its rate beside the 1,000-mail
+  import's (target: at least 0.7 times);
+* **SMTP intake with 4 clients** of ``--fresh-count`` new mails (another seed: new threads
+  and their replies, none of them in the history), first on an empty database, then with
+  ``maild serve`` on the imported one (target: at least 0.8 times the empty rate), with the
+  peak RSS of the daemon (``VmHWM`` in ``/proc/PID/status``);
+* ``maild tickets list`` (first page) and ``maild sla sweep`` on that database, each timed
+  twice (target for the list: 1 s).
+
+Figures are printed as tables and written to ``bench/out/results.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
 import platform
 import queue
-import random
 import shutil
 import signal
 import smtplib
@@ -47,7 +62,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.corpus import CorpusMail, generate, summarize, write_mbox
+from bench.cache import CACHE_DIR, CachedCorpus, cached_corpus
+from bench.corpus import (
+    CorpusMail,
+    generate,
+    replies_before_parent,
+    shuffled,
+    summarize,
+    write_mbox,
+)
+from bench.figures import (
+    Sample,
+    ThreadedMail,
+    meets,
+    process_memory,
+    rates_by_part,
+    ratio,
+    whole_threads,
+)
 from bench.parse_rate import FIXTURES
 from bench.parse_rate import measure as measure_parse_rate
 from bench.workers import ClientResult, Item, PipelineResult, run_pipeline, send_share
@@ -61,6 +93,13 @@ TARGET_RATE = 250.0  # msg/s with 4 clients
 TARGET_RATE_CLIENTS = 4
 TARGET_P99_MS = 100.0
 TARGET_IMPORT_RATE = 500.0  # msg/s, maild import of the corpus as an mbox
+
+LARGE_COUNT = 100_000  # mails of the history corpus
+FRESH_COUNT = 2_000  # new mails sent over SMTP to the database that holds the history
+FRESH_SEED_OFFSET = 1000  # the fresh mails' seed is the corpus seed plus this
+TARGET_LARGE_IMPORT_RATIO = 0.7  # import rate of the history over that of the small corpus
+TARGET_LARGE_SMTP_RATIO = 0.8  # SMTP rate (4 clients) on the history over that on empty
+TARGET_LIST_SECONDS = 1.0  # maild tickets list, first page, on the history
 
 READY_TIMEOUT = 30.0  # daemon start until its port answers
 STOP_TIMEOUT = 60.0  # SIGTERM until exit (the daemon drains for up to 30 s)
@@ -109,6 +148,13 @@ def write_config(workdir: Path, port: int | None) -> Path:
     return path
 
 
+def maild_env() -> dict[str, str]:
+    """The environment of a ``python -m maild`` child: this tree's packages come first."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH", ""), str(ROOT)) if p)
+    return env
+
+
 class Daemon:
     """``python -m maild serve`` in a subprocess; its output goes to ``<workdir>/daemon.log``."""
 
@@ -119,15 +165,12 @@ class Daemon:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = dict(os.environ)
-        paths = [p for p in (env.get("PYTHONPATH", ""), str(ROOT)) if p]
-        env["PYTHONPATH"] = os.pathsep.join(paths)
         command = [sys.executable, "-m", "maild", "serve", "-c", str(self.config)]
         with self.log_path.open("wb") as output:
             self.proc = subprocess.Popen(
                 command,
                 cwd=self.config.parent,
-                env=env,
+                env=maild_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -186,6 +229,12 @@ class Daemon:
         tail = text.splitlines()[-lines:]
         return "daemon output (last lines):\n" + "\n".join("  | " + line for line in tail)
 
+    def memory(self) -> dict[str, float] | None:
+        """RSS now and its peak so far (MiB), while the daemon runs."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None
+        return process_memory(self.proc.pid)
+
 
 # --------------------------------------------------------------------------------------------
 # Verification
@@ -201,7 +250,9 @@ class Verification:
     threaded: int = 0
     misthreaded: list[int] = field(default_factory=list)
     threads: int = 0
-    tickets: int = 0
+    tickets: int = 0  # created by this phase (tickets_before are not counted)
+    own_reply_threads: int = 0  # threads with more than one mail
+    kept_whole: int = 0  # of those, threads with all their mails on one ticket
     quarantined: int | None = None
     error: str | None = None
 
@@ -222,9 +273,38 @@ class Verification:
         return data
 
 
-def verify(database: Path, corpus: Sequence[CorpusMail]) -> Verification:
+def count_tickets(database: Path) -> int:
+    """Tickets in an existing database (0 when there is none yet)."""
+    if not database.exists():
+        return 0
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        (count,) = connection.execute("SELECT count(*) FROM tickets").fetchone()
+    finally:
+        connection.close()
+    return int(count)
+
+
+def count_messages(database: Path) -> int:
+    """Messages in a database (0 when there is none, or no table yet)."""
+    if not database.exists():
+        return 0
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        (count,) = connection.execute("SELECT count(*) FROM messages").fetchone()
+    except sqlite3.Error:
+        return 0
+    finally:
+        connection.close()
+    return int(count)
+
+
+def verify(
+    database: Path, corpus: Sequence[ThreadedMail], *, tickets_before: int = 0
+) -> Verification:
+    """Check the database after a phase; ``tickets_before`` were there when it started."""
     result = Verification(mails=len(corpus))
-    result.replies = sum(1 for mail in corpus if mail.is_reply)
+    result.replies = sum(1 for mail in corpus if mail.parent_index is not None)
     result.threads = len({mail.thread for mail in corpus})
     if not database.exists():
         result.error = f"no database at {database}"
@@ -235,21 +315,24 @@ def verify(database: Path, corpus: Sequence[CorpusMail]) -> Verification:
         result.error = f"cannot open {database}: {error}"
         return result
     try:
-        ticket_of: dict[int, int] = {}
+        # One pass over the table: a point query per mail costs minutes at 100,000.
+        wanted = {mail.message_id for mail in corpus}
+        stored: dict[str, list[int]] = {}
+        for message_id, ticket_id in connection.execute(
+            "SELECT message_id, ticket_id FROM messages"
+        ):
+            if message_id in wanted:
+                stored.setdefault(message_id, []).append(ticket_id)
+        ticket_of: dict[int, int | None] = {}
         for mail in corpus:
-            (count,) = connection.execute(
-                "SELECT count(*) FROM messages WHERE message_id = ?", (mail.message_id,)
-            ).fetchone()
-            if count == 0:
+            tickets = stored.get(mail.message_id, [])
+            if not tickets:
                 result.missing.append(mail.index)
-                continue
-            if count > 1:
+            elif len(tickets) > 1:
                 result.duplicated.append(mail.index)
-                continue
-            result.stored_once += 1
-            (ticket_of[mail.index],) = connection.execute(
-                "SELECT ticket_id FROM messages WHERE message_id = ?", (mail.message_id,)
-            ).fetchone()
+            else:
+                result.stored_once += 1
+                ticket_of[mail.index] = tickets[0]
         for mail in corpus:
             if mail.parent_index is None:
                 continue
@@ -258,7 +341,9 @@ def verify(database: Path, corpus: Sequence[CorpusMail]) -> Verification:
                 result.threaded += 1
             else:
                 result.misthreaded.append(mail.index)
-        (result.tickets,) = connection.execute("SELECT count(*) FROM tickets").fetchone()
+        result.kept_whole, result.own_reply_threads = whole_threads(corpus, ticket_of)
+        (tickets,) = connection.execute("SELECT count(*) FROM tickets").fetchone()
+        result.tickets = tickets - tickets_before
         try:
             (result.quarantined,) = connection.execute("SELECT count(*) FROM quarantine").fetchone()
         except sqlite3.Error:
@@ -309,11 +394,22 @@ def _kill_processes(processes: Sequence[multiprocessing.process.BaseProcess]) ->
 
 
 def run_smtp(
-    corpus: Sequence[CorpusMail], clients: int, workdir: Path, timeout: float
+    corpus: Sequence[CorpusMail],
+    clients: int,
+    workdir: Path,
+    timeout: float,
+    *,
+    name: str | None = None,
 ) -> dict[str, Any]:
-    phase: dict[str, Any] = {"phase": f"smtp-{clients}", "clients": clients}
+    """Send ``corpus`` with ``clients`` connections to ``maild serve`` on ``workdir/data``
+    (a database already there, e.g. an imported history, is used as it is)."""
+    phase: dict[str, Any] = {"phase": name or f"smtp-{clients}", "clients": clients}
     port = free_port()
     daemon = Daemon(write_config(workdir, port), workdir, port)
+    database = workdir / "data" / "maild.db"
+    tickets_before = count_tickets(database)
+    if tickets_before:
+        phase["tickets_before"] = tickets_before
     context = multiprocessing.get_context("spawn")
     processes: list[multiprocessing.process.BaseProcess] = []
     started_phase = time.monotonic()
@@ -321,6 +417,9 @@ def run_smtp(
         daemon.start()
         phase["startup_s"] = round(daemon.wait_ready(), 2)
         log(f"  daemon ready on port {port} after {phase['startup_s']} s")
+        ready_memory = daemon.memory()
+        if ready_memory:
+            phase["rss_ready_mib"] = ready_memory["rss_mib"]
 
         shares = [[m for m in corpus if m.thread % clients == worker] for worker in range(clients)]
         barrier = context.Barrier(clients + 1)
@@ -381,6 +480,10 @@ def run_smtp(
             p99_ms=_ms(percentile(latencies, 0.99)),
             max_ms=_ms(max(latencies, default=None)),
         )
+        memory = daemon.memory()  # before SIGTERM: VmHWM is the peak of the whole run
+        if memory:
+            phase["rss_mib"] = memory["rss_mib"]
+            phase["peak_rss_mib"] = memory["peak_mib"]
         log(f"  {sent} sent in {wall:.2f} s; stopping the daemon (SIGTERM)")
         stopped = time.monotonic()
         code = daemon.stop()
@@ -399,7 +502,7 @@ def run_smtp(
         daemon.kill()
 
     if "messages" in phase:  # something was sent: check what the daemon stored
-        phase["verify"] = verify(workdir / "data" / "maild.db", corpus).to_json()
+        phase["verify"] = verify(database, corpus, tickets_before=tickets_before).to_json()
     return phase
 
 
@@ -450,49 +553,94 @@ def run_inprocess(corpus: Sequence[CorpusMail], workdir: Path, timeout: float) -
     return phase
 
 
-def shuffled(corpus: Sequence[CorpusMail], seed: int) -> list[CorpusMail]:
-    order = list(corpus)
-    random.Random(seed).shuffle(order)
-    return order
+class StoredCounter:
+    """Counts the rows of ``messages`` every ``interval`` seconds while a phase writes them
+    (a read-only connection: in WAL mode it never blocks the writer)."""
 
+    def __init__(self, database: Path, interval: float) -> None:
+        self.database = database
+        self.interval = interval
+        self.samples: list[Sample] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-stored-counter", daemon=True)
 
-def replies_before_parent(order: Sequence[CorpusMail]) -> int:
-    position = {mail.index: n for n, mail in enumerate(order)}
-    return sum(
-        1
-        for mail in order
-        if mail.parent_index is not None and position[mail.index] < position[mail.parent_index]
-    )
+    def __enter__(self) -> StoredCounter:
+        self.samples.append((time.monotonic(), 0))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    if connection is None:
+                        if not self.database.exists():
+                            continue
+                        connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)
+                    (count,) = connection.execute("SELECT count(*) FROM messages").fetchone()
+                except sqlite3.Error:  # not created yet, or busy: the next tick will tell
+                    continue
+                self.samples.append((time.monotonic(), int(count)))
+        finally:
+            if connection is not None:
+                connection.close()
 
 
 def run_import(
     corpus: Sequence[CorpusMail], workdir: Path, timeout: float, seed: int
 ) -> dict[str, Any]:
-    phase: dict[str, Any] = {"phase": "import"}
-    config = write_config(workdir, None)
     order = shuffled(corpus, seed)
     mbox = workdir / "corpus.mbox"
     write_mbox(order, mbox)
-    phase["replies_before_parent"] = replies_before_parent(order)
+    return import_mbox(mbox, corpus, workdir, timeout, replies_before_parent(order))
+
+
+def import_mbox(
+    mbox: Path,
+    corpus: Sequence[ThreadedMail],
+    workdir: Path,
+    timeout: float,
+    replies_first: int,
+    *,
+    name: str = "import",
+    sample_every: float | None = None,
+) -> dict[str, Any]:
+    """``python -m maild import --json MBOX`` into a new database under ``workdir``; with
+    ``sample_every``, the stored count is sampled that often and the rate is reported for
+    each tenth of the corpus."""
+    phase: dict[str, Any] = {"phase": name}
+    config = write_config(workdir, None)
+    phase["replies_before_parent"] = replies_first
     phase["mbox_bytes"] = mbox.stat().st_size
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH", ""), str(ROOT)) if p)
     command = [sys.executable, "-m", "maild", "-c", str(config), "import", "--json", str(mbox)]
+    counter = StoredCounter(workdir / "data" / "maild.db", sample_every or 1.0)
     started = time.perf_counter()
     try:
-        done = subprocess.run(
-            command,
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
+        with counter if sample_every else contextlib.nullcontext():
+            done = subprocess.run(
+                command,
+                cwd=workdir,
+                env=maild_env(),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
     except subprocess.TimeoutExpired:
         phase["error"] = f"time limit: maild import did not finish within {timeout:.0f} s"
         return phase
     phase["wall_s"] = round(time.perf_counter() - started, 3)
+    if sample_every:
+        samples = counter.samples
+        stored = count_messages(workdir / "data" / "maild.db")
+        if stored > samples[-1][1]:  # stored between the last tick and the exit
+            samples.append((time.monotonic(), stored))
+        phase["rates_by_tenth"] = rates_by_part(samples, len(corpus), 10)
     phase["exit"] = done.returncode
     try:
         summary = json.loads(done.stdout)
@@ -512,6 +660,153 @@ def run_import(
         phase["error"] = f"maild import exited with {done.returncode}"
     phase["verify"] = verify(workdir / "data" / "maild.db", corpus).to_json()
     return phase
+
+
+def run_command(
+    name: str, workdir: Path, arguments: Sequence[str], timeout: float, *, rounds: int = 2
+) -> dict[str, Any]:
+    """``python -m maild -c CONFIG ARGUMENTS…`` on ``workdir``'s database, ``rounds`` times;
+    the wall time of each (process start-up included, as a user sees it) and its output."""
+    config = workdir / "maild.toml"
+    command = [sys.executable, "-m", "maild", "-c", str(config), *arguments]
+    result: dict[str, Any] = {"command": name, "argv": ["maild", *arguments], "seconds": []}
+    for _ in range(rounds):
+        started = time.perf_counter()
+        try:
+            done = subprocess.run(
+                command,
+                cwd=workdir,
+                env=maild_env(),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            result["error"] = f"time limit: did not finish within {timeout:.0f} s"
+            return result
+        result["seconds"].append(round(time.perf_counter() - started, 3))
+        result["exit"] = done.returncode
+        result["stdout_bytes"] = len(done.stdout)
+        result["stdout_lines"] = done.stdout.count(b"\n")
+        result["stdout"] = done.stdout.decode("utf-8", "replace")[:2000]
+        if done.returncode != 0:
+            tail = done.stderr.decode("utf-8", "replace").splitlines()[-20:]
+            result["error"] = f"exited with {done.returncode}:\n" + "\n".join(tail)
+            return result
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# The large run: a year of history
+
+
+def fresh_mails(count: int, seed: int, history: Sequence[ThreadedMail]) -> list[CorpusMail]:
+    """``count`` new mails of another seed for SMTP on the history: their own threads and
+    replies; a mail whose Message-ID is already in the history (never seen so far) and the
+    replies under it are left out, so that every fresh mail is new to the database."""
+    taken = {mail.message_id for mail in history}
+    mails = generate(count, seed=seed, mailbox=MAILBOX)
+    dropped: set[int] = set()
+    for mail in mails:
+        if mail.message_id in taken or mail.parent_index in dropped:
+            dropped.add(mail.index)
+    return [mail for mail in mails if mail.index not in dropped]
+
+
+def run_large(
+    args: argparse.Namespace, base: Path, small_import_rate: float | None
+) -> dict[str, Any]:
+    """The history phases; their results go under ``results["large"]``."""
+    fresh_seed = args.seed + FRESH_SEED_OFFSET
+    large: dict[str, Any] = {
+        "count": args.large_count,
+        "seed": args.seed,
+        "fresh_seed": fresh_seed,
+        "targets": {
+            "import_ratio": TARGET_LARGE_IMPORT_RATIO,
+            "smtp_ratio": TARGET_LARGE_SMTP_RATIO,
+            "smtp_clients": TARGET_RATE_CLIENTS,
+            "list_seconds": TARGET_LIST_SECONDS,
+        },
+        "phases": [],
+        "commands": [],
+    }
+    log(f"history corpus of {args.large_count:,} mails")
+    cached: CachedCorpus = cached_corpus(
+        args.large_count, args.seed, mailbox=MAILBOX, cache_dir=args.cache_dir, log=log
+    )
+    large["corpus"] = cached.summary
+    large["cache"] = {
+        "mbox": _display_path(cached.mbox),
+        "reused": cached.reused,
+        "seconds": round(cached.seconds, 1),
+    }
+    fresh = fresh_mails(args.fresh_count, fresh_seed, cached.facts)
+    large["fresh"] = summarize(fresh)
+    large["fresh_left_out"] = args.fresh_count - len(fresh)  # Message-ID already in history
+
+    history = base / "large-import"
+    history.mkdir()
+    log(f"maild import of the {args.large_count:,}-mail history as a shuffled mbox: {history}")
+    phase = import_mbox(
+        cached.mbox,
+        cached.facts,
+        history,
+        args.large_timeout,
+        cached.replies_before_parent,
+        name="large-import",
+        sample_every=1.0,
+    )
+    phase["ratio"] = ratio(phase.get("msgs_per_s"), small_import_rate)
+    phase["targets"] = _ratio_target(phase["ratio"], TARGET_LARGE_IMPORT_RATIO, "1,000 import")
+    large["phases"].append(phase)
+    imported = "verify" in phase and phase["verify"]["stored_once"] > 0
+
+    empty = base / "large-smtp-empty"
+    empty.mkdir()
+    clients = TARGET_RATE_CLIENTS
+    log(f"SMTP intake of {len(fresh)} new mails, {clients} clients, empty database: {empty}")
+    empty_phase = run_smtp(fresh, clients, empty, args.timeout, name="large-smtp-empty")
+    empty_phase["targets"] = {}
+    large["phases"].append(empty_phase)
+
+    if imported:
+        log(f"SMTP intake of {len(fresh)} new mails, {clients} clients, on the history: {history}")
+        phase = run_smtp(fresh, clients, history, args.timeout, name="large-smtp-history")
+        phase["ratio"] = ratio(phase.get("msgs_per_s"), empty_phase.get("msgs_per_s"))
+        phase["targets"] = _ratio_target(phase["ratio"], TARGET_LARGE_SMTP_RATIO, "empty")
+        large["phases"].append(phase)
+
+        log("maild tickets list (first page) and maild sla sweep on the history")
+        listing = run_command("tickets-list", history, ["tickets", "list"], args.timeout)
+        best = min(listing["seconds"], default=None)
+        if best is not None and "error" not in listing:
+            listing["targets"] = {f"<= {TARGET_LIST_SECONDS:.0f} s": best <= TARGET_LIST_SECONDS}
+        large["commands"].append(listing)
+        sweep = run_command("sla-sweep", history, ["sla", "sweep", "--json"], args.timeout)
+        try:
+            sweep["report"] = json.loads(sweep.get("stdout") or "null")
+        except json.JSONDecodeError:
+            sweep["report"] = None
+        large["commands"].append(sweep)
+    for phase in large["phases"]:
+        phase["ok"] = phase_ok(phase)
+        if not phase["ok"]:
+            log(f"  {phase['phase']}: FAILED")
+    for command in large["commands"]:
+        command["ok"] = "error" not in command and command.get("exit") == 0
+    large["ok"] = (
+        imported
+        and all(phase["ok"] for phase in large["phases"])
+        and all(command["ok"] for command in large["commands"])
+    )
+    return large
+
+
+def _ratio_target(value: float | None, target: float, reference: str) -> dict[str, bool]:
+    verdict = meets(value, target)
+    return {} if verdict is None else {f">= {target}x {reference}": verdict}
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,6 +843,48 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.2f}" if value < 10 else f"{value:,.1f}"
     return str(value)
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows under a header and a rule; the first and last columns left-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for number, row in enumerate(rows):
+        cells = [
+            cell.ljust(widths[i]) if i in (0, len(row) - 1) else cell.rjust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return lines
+
+
+def _targets_cell(targets: dict[str, bool]) -> str:
+    return ", ".join(f"{k} {'ok' if v else 'MISS'}" for k, v in targets.items())
+
+
+def _verify_problems(check: dict[str, Any]) -> list[str]:
+    problems = []
+    if check.get("error"):
+        problems.append(check["error"])
+    if check["missing"]:
+        problems.append(f"missing #{check['missing']}")
+    if check["duplicated"]:
+        problems.append(f"stored twice #{check['duplicated']}")
+    if check["misthreaded"]:
+        problems.append(f"replies not on the parent's ticket #{check['misthreaded']}")
+    if check["tickets"] != check["threads"]:
+        problems.append(f"{check['tickets']} tickets for {check['threads']} threads")
+    if check.get("quarantined"):
+        problems.append(f"{check['quarantined']} in quarantine")
+    return problems
+
+
+def _kept_whole(check: dict[str, Any]) -> str:
+    if "own_reply_threads" not in check:
+        return "-"
+    return f"{check['kept_whole']}/{check['own_reply_threads']}"
 
 
 def render(results: dict[str, Any]) -> str:
@@ -598,7 +935,7 @@ def render(results: dict[str, Any]) -> str:
                 _cell(phase.get("daemon_exit", phase.get("exit")))
                 if phase["phase"] != "inprocess"
                 else "",
-                ", ".join(f"{k} {'ok' if v else 'MISS'}" for k, v in targets.items()) or "",
+                _targets_cell(targets),
             )
         )
         if "error" in phase:
@@ -611,20 +948,12 @@ def render(results: dict[str, Any]) -> str:
                 + "; ".join(phase.get("failures", []))
             )
         if check and not check.get("ok"):
-            problems = []
-            if check.get("error"):
-                problems.append(check["error"])
-            if check["missing"]:
-                problems.append(f"missing #{check['missing']}")
-            if check["duplicated"]:
-                problems.append(f"stored twice #{check['duplicated']}")
-            if check["misthreaded"]:
-                problems.append(f"replies not on the parent's ticket #{check['misthreaded']}")
-            if check["tickets"] != check["threads"]:
-                problems.append(f"{check['tickets']} tickets for {check['threads']} threads")
-            if check.get("quarantined"):
-                problems.append(f"{check['quarantined']} in quarantine")
-            notes.append(f"{name}: VERIFY FAILED: " + "; ".join(problems))
+            notes.append(f"{name}: VERIFY FAILED: " + "; ".join(_verify_problems(check)))
+        if check and phase.get("clients") == TARGET_RATE_CLIENTS:
+            notes.append(
+                f"{name}: threads kept whole: {_kept_whole(check)} (own-reply threads, "
+                "every mail of the thread on one ticket)"
+            )
         if phase["phase"] == "import" and "seconds" in phase:
             notes.append(
                 f"{name}: {phase['messages']} messages in {phase['seconds']} s "
@@ -637,15 +966,7 @@ def render(results: dict[str, Any]) -> str:
                 f"(submit loop incl. parsing {phase['submit_s']} s, "
                 f"Runtime.open {phase['open_s']} s)"
             )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for number, row in enumerate(rows):
-        cells = [
-            cell.ljust(widths[i]) if i in (0, len(row) - 1) else cell.rjust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if number == 0:
-            lines.append("  ".join("-" * width for width in widths))
+    lines.extend(_table(rows))
     lines.append("")
     lines.append(
         f"targets: >= {TARGET_RATE:.0f} msg/s with {TARGET_RATE_CLIENTS} clients, "
@@ -656,8 +977,135 @@ def render(results: dict[str, Any]) -> str:
     if "parse_rate" in results:
         rate = results["parse_rate"]
         lines.append(f"maild parse: {rate['msgs_per_s']:,.0f} msg/s over {rate['corpus']}")
+    if "large" in results:
+        lines.append("")
+        lines.extend(render_large(results["large"]))
     lines.append(f"result: {'PASSED' if results['ok'] else 'FAILED'}")
     return "\n".join(lines)
+
+
+_LARGE_NAMES = {
+    "large-import": "maild import (mbox)",
+    "large-smtp-empty": "SMTP, {clients} connections, empty database",
+    "large-smtp-history": "SMTP, {clients} connections, on the history",
+}
+
+
+def render_large(large: dict[str, Any]) -> list[str]:
+    corpus = large.get("corpus")
+    lines = []
+    if corpus:
+        cache = large["cache"]
+        how = "reused" if cache["reused"] else f"written in {cache['seconds']:.0f} s"
+        fresh = large["fresh"]
+        lines += [
+            f"history: {corpus['mails']:,} mails, {corpus['threads']:,} threads, "
+            f"{corpus['replies']:,} replies, {corpus['bytes'] / 1e6:.1f} MB, seed {large['seed']} "
+            f"(mbox {cache['mbox']}, {how}); then {fresh['mails']:,} new mails over SMTP "
+            f"({fresh['threads']:,} threads, {fresh['replies']:,} replies, "
+            f"seed {large['fresh_seed']})"
+            + (
+                f"; {large['fresh_left_out']} left out (Message-ID already in the history)"
+                if large.get("fresh_left_out")
+                else ""
+            ),
+            "",
+        ]
+    header = (
+        "phase",
+        "msg/s",
+        "ratio",
+        "p50 ms",
+        "p99 ms",
+        "stored",
+        "threaded",
+        "tickets",
+        "kept whole",
+        "peak RSS MiB",
+        "exit",
+        "targets",
+    )
+    rows: list[tuple[str, ...]] = [header]
+    notes: list[str] = []
+    for phase in large["phases"]:
+        name = _LARGE_NAMES[phase["phase"]].format(clients=phase.get("clients"))
+        check = phase.get("verify") or {}
+        rows.append(
+            (
+                name,
+                _cell(phase.get("msgs_per_s")),
+                f"{phase['ratio']:.2f}x" if phase.get("ratio") is not None else "-",
+                _cell(phase.get("p50_ms")),
+                _cell(phase.get("p99_ms")),
+                f"{check['stored_once']}/{check['mails']}" if check else "-",
+                f"{check['threaded']}/{check['replies']}" if check else "-",
+                f"{check['tickets']}/{check['threads']}" if check else "-",
+                _kept_whole(check) if check else "-",
+                _cell(phase.get("peak_rss_mib")),
+                _cell(phase.get("daemon_exit", phase.get("exit"))),
+                _targets_cell(phase.get("targets", {})),
+            )
+        )
+        if "error" in phase:
+            notes.append(f"{name}: ERROR: {phase['error']}")
+        if phase.get("failed"):
+            notes.append(
+                f"{name}: {phase['failed']} message(s) refused: "
+                + "; ".join(phase.get("failures", []))
+            )
+        if check and not check.get("ok"):
+            notes.append(f"{name}: VERIFY FAILED: " + "; ".join(_verify_problems(check)))
+        if phase["phase"] == "large-import" and "seconds" in phase:
+            notes.append(
+                f"{name}: {phase['messages']:,} messages in {phase['seconds']} s "
+                f"({phase['wall_s']} s with process start-up, {phase['mbox_bytes'] / 1e6:.0f} MB); "
+                f"{phase['replies_before_parent']:,} replies come before their parent in the file"
+            )
+        if phase.get("rates_by_tenth"):
+            tenths = " ".join(_cell(rate) for rate in phase["rates_by_tenth"])
+            notes.append(f"{name}: msg/s by tenth of the history, as stored: {tenths}")
+        if "peak_rss_mib" in phase:
+            notes.append(
+                f"{name}: maild serve RSS {phase.get('rss_ready_mib', '-')} MiB when ready, "
+                f"{phase['rss_mib']} MiB after the last 250, peak {phase['peak_rss_mib']} MiB "
+                f"(VmHWM); start-up {phase.get('startup_s', '-')} s"
+            )
+    lines.extend(_table(rows))
+    if large["commands"]:
+        lines.append("")
+        rows = [("command on the history", "1st s", "2nd s", "exit", "targets", "output")]
+        for command in large["commands"]:
+            seconds = [f"{value:.2f}" for value in command["seconds"]]
+            seconds += ["-"] * (2 - len(seconds))
+            kilobytes = command.get("stdout_bytes", 0) / 1e3
+            output = f"{command.get('stdout_lines', 0):,} lines, {kilobytes:,.1f} kB"
+            report = command.get("report")
+            if isinstance(report, dict):
+                output = (
+                    f"{report.get('open_tickets')} open, {report.get('due_tickets')} due, "
+                    f"{report.get('fired')} fired; sweep {report.get('seconds')} s"
+                )
+            rows.append(
+                (
+                    " ".join(command["argv"]),
+                    *seconds[:2],
+                    _cell(command.get("exit")),
+                    _targets_cell(command.get("targets", {})),
+                    output,
+                )
+            )
+            if "error" in command:
+                notes.append(f"{' '.join(command['argv'])}: ERROR: {command['error']}")
+        lines.extend(_table(rows))
+    lines.append("")
+    lines.append(
+        f"targets: maild import of the history >= {TARGET_LARGE_IMPORT_RATIO}x the rate of the "
+        f"1,000-mail import; SMTP ({TARGET_RATE_CLIENTS} clients) on the history >= "
+        f"{TARGET_LARGE_SMTP_RATIO}x on an empty database, the same mails in the same run; "
+        f"tickets list <= {TARGET_LIST_SECONDS:.0f} s (best of two, process start-up included)"
+    )
+    lines.extend(notes)
+    return lines
 
 
 def _git_revision() -> str | None:
@@ -704,11 +1152,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="hard limit per phase in seconds (300)"
     )
+    parser.add_argument(
+        "--skip-large",
+        action="store_true",
+        help="leave out the history run (import, SMTP, console on --large-count mails)",
+    )
+    parser.add_argument(
+        "--large-count",
+        type=int,
+        default=LARGE_COUNT,
+        help=f"mails in the history corpus (default {LARGE_COUNT})",
+    )
+    parser.add_argument(
+        "--fresh-count",
+        type=int,
+        default=FRESH_COUNT,
+        help=f"new mails sent over SMTP to the history (default {FRESH_COUNT})",
+    )
+    parser.add_argument(
+        "--large-timeout",
+        type=float,
+        default=1800.0,
+        help="hard limit for the import of the history in seconds (1800)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=CACHE_DIR,
+        help="where the history corpus is kept between runs (bench/out/cache)",
+    )
     parser.add_argument("--out", type=Path, default=OUT_DIR / "results.json", help="JSON output")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directories")
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be at least 1")
+    if args.large_count < 1 or args.fresh_count < 1:
+        parser.error("--large-count and --fresh-count must be at least 1")
+    started = time.monotonic()
 
     log(f"generating {args.count} mails (seed {args.seed})")
     corpus = generate(args.count, seed=args.seed, mailbox=MAILBOX)
@@ -729,6 +1209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "phases": [],
     }
+    ok = True
 
     base = Path(tempfile.mkdtemp(prefix="maild-bench-"))
     plan: list[tuple[str, Any]] = [(f"smtp-{n}", n) for n in args.clients]
@@ -754,8 +1235,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["phases"].append(phase)
             if not phase["ok"]:
                 log(f"  {name}: FAILED (data kept in {workdir})")
+        if not args.skip_large:
+            small_import = next((p for p in results["phases"] if p["phase"] == "import"), {})
+            results["large"] = run_large(args, base, small_import.get("msgs_per_s"))
+            ok = results["large"]["ok"]
     finally:
-        results["ok"] = bool(results["phases"]) and all(p["ok"] for p in results["phases"])
+        results["ok"] = ok and bool(results["phases"]) and all(p["ok"] for p in results["phases"])
         if args.keep or not results.get("ok"):
             log(f"data directories kept in {base}")
         else:
@@ -768,9 +1253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "msgs_per_s": round(measure_parse_rate([FIXTURES], rounds=50), 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    results["wall_s"] = round(time.monotonic() - started, 1)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(render(results))
-    print(f"figures written to {_display_path(args.out)}")
+    print(f"figures written to {_display_path(args.out)}; bench.run took {results['wall_s']:.0f} s")
     return 0 if results["ok"] else 1
 
 
