@@ -155,6 +155,21 @@ def maild_env() -> dict[str, str]:
     return env
 
 
+def run_maild(
+    command: list[str], workdir: Path, timeout: float
+) -> subprocess.CompletedProcess[bytes]:
+    """``python -m maild …`` in ``workdir`` with the project on the path, output captured."""
+    return subprocess.run(
+        command,
+        cwd=workdir,
+        env=maild_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 class Daemon:
     """``python -m maild serve`` in a subprocess; its output goes to ``<workdir>/daemon.log``."""
 
@@ -622,15 +637,7 @@ def import_mbox(
     started = time.perf_counter()
     try:
         with counter if sample_every else contextlib.nullcontext():
-            done = subprocess.run(
-                command,
-                cwd=workdir,
-                env=maild_env(),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-            )
+            done = run_maild(command, workdir, timeout)
     except subprocess.TimeoutExpired:
         phase["error"] = f"time limit: maild import did not finish within {timeout:.0f} s"
         return phase
@@ -673,15 +680,7 @@ def run_command(
     for _ in range(rounds):
         started = time.perf_counter()
         try:
-            done = subprocess.run(
-                command,
-                cwd=workdir,
-                env=maild_env(),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-            )
+            done = run_maild(command, workdir, timeout)
         except subprocess.TimeoutExpired:
             result["error"] = f"time limit: did not finish within {timeout:.0f} s"
             return result
