@@ -47,3 +47,21 @@ def test_public_url_defaults_to_the_listen_address() -> None:
 def test_errors_name_the_key_and_the_value(data: dict, named: str) -> None:
     with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
         config_from_mapping(data)
+
+
+def test_check_says_when_instances_would_not_share_a_secret(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from maild.cli import cli
+
+    path = tmp_path / "pg.toml"
+    path.write_text(
+        '[database]\nurl = "postgresql+psycopg://maild@db.example/maild"\n'
+        '[maild]\nsecret_env = "MAILD_TEST_NO_SUCH_SECRET"\n[csat]\nenabled = true\n'
+    )
+    monkeypatch.delenv("MAILD_TEST_NO_SUCH_SECRET", raising=False)
+    result = CliRunner().invoke(cli, ["-c", str(path), "check"])
+    assert result.exit_code == 0 and "MAILD_TEST_NO_SUCH_SECRET is not set" in result.stderr
+    monkeypatch.setenv("MAILD_TEST_NO_SUCH_SECRET", "shared")
+    result = CliRunner().invoke(cli, ["-c", str(path), "check"])
+    assert "is not set" not in result.stderr

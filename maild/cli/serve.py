@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import click
 
@@ -46,3 +47,11 @@ def check(cli: CliContext) -> None:
     where = str(path) if path else "built-in defaults"
     boxes = ", ".join(box.address for box in config.mailboxes)
     click.echo(f"{where}: OK (mailboxes: {boxes}; database: {config.database_url})")
+    shared = not config.database_url.startswith("sqlite")
+    if shared and config.csat.enabled and not os.environ.get(config.maild.secret_env):
+        click.echo(
+            f"note: {config.maild.secret_env} is not set: each instance on this database "
+            f"would sign survey links with a secret of its own, and links one sends would "
+            f"not work on another; set [maild] secret_env's variable to one value everywhere",
+            err=True,
+        )
