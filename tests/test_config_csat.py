@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 
+from maild.cli import cli
 from maild.config import ConfigError, config_from_mapping
 
 
@@ -50,10 +52,6 @@ def test_errors_name_the_key_and_the_value(data: dict, named: str) -> None:
 
 
 def test_check_says_when_instances_would_not_share_a_secret(tmp_path, monkeypatch) -> None:
-    from click.testing import CliRunner
-
-    from maild.cli import cli
-
     path = tmp_path / "pg.toml"
     path.write_text(
         '[database]\nurl = "postgresql+psycopg://maild@db.example/maild"\n'
