@@ -48,9 +48,11 @@ _CLAIM = {
     "sqlite": sqlite_insert(_surveys).on_conflict_do_nothing().returning(_surveys.c.id),
     "postgresql": pg_insert(_surveys).on_conflict_do_nothing().returning(_surveys.c.id),
 }
-_BY_ID = select(_surveys, _tickets.c.number, _tickets.c.token).join(
-    _tickets, _tickets.c.id == _surveys.c.ticket_id
-).where(_surveys.c.id == bindparam("survey_id"))
+_BY_ID = (
+    select(_surveys, _tickets.c.number, _tickets.c.token)
+    .join(_tickets, _tickets.c.id == _surveys.c.ticket_id)
+    .where(_surveys.c.id == bindparam("survey_id"))
+)
 _BY_TICKET = select(_surveys.c.id).where(_surveys.c.ticket_id == bindparam("ticket_id"))
 
 
