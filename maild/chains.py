@@ -43,11 +43,13 @@ from maild.pipeline.steps.classify import ClassifyAutomated
 from maild.pipeline.steps.deduplicate import Deduplicate
 from maild.pipeline.steps.follow_merged import FollowMerged
 from maild.pipeline.steps.follow_up_closed import FollowUpClosed
+from maild.pipeline.steps.history import HistoryAgents, SettleHistory
 from maild.pipeline.steps.join_thread import JoinThread
 from maild.pipeline.steps.note_address import RefuseStrangerNotes
 from maild.pipeline.steps.notify_agents import NotifyAgents
 from maild.pipeline.steps.open_ticket import OpenTicket
 from maild.pipeline.steps.record_events import RecordEvents
+from maild.pipeline.steps.record_parents import RecordParents
 from maild.pipeline.steps.status import UpdateStatus
 from maild.pipeline.steps.store import StoreMessage
 from maild.pipeline.steps.thread import Thread
@@ -80,6 +82,7 @@ def customer_chain(
         # After the mail's own changes: the rules' changes and notices follow them.
         telling = (ApplyRules(notifier), NotifyAgents(config, notifier))
     return (
+        HistoryAgents(),  # imported history only: an old agent's mail is stored as theirs
         RefuseStrangerNotes(config),
         # A rating by reply to our survey: before a closed ticket's follow-up would open.
         RatingReply(rated_rules(notifier) if notifier is not None else None),
@@ -89,8 +92,10 @@ def customer_chain(
         AcceptCc(config, mailboxes),
         UpdateStatus(),
         StoreMessage(),
+        RecordParents(),
         Acknowledge(Acknowledger(config, renderer)),
         *telling,
+        SettleHistory(),  # imported history only: its status, first response and SLA
         RecordEvents(),
     )
 

@@ -201,6 +201,23 @@ class Message(Base):
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
 
 
+class MessageParent(Base):
+    """A parent a stored message names in In-Reply-To / References (a customer's Message-ID,
+    never one of ours), found by its Message-ID: when that parent arrives after its reply
+    (MTAs deliver out of order), it is adopted by the reply's ticket
+    (:mod:`storage.adoption`)."""
+
+    __tablename__ = "message_parents"
+    __table_args__ = (Index("ix_message_parents_parent_mailbox", "parent_message_id", "mailbox"),)
+
+    # The composite key also serves the cascade when a message is deleted.
+    message_row_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    parent_message_id: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(320))
+
+
 class Blob(Base):
     """Content-addressed bytes: an attachment sent a hundred times is stored once."""
 

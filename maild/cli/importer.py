@@ -30,6 +30,7 @@ from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json
 from maild.importing import ArchiveError, ImportSummary, Progress, open_archive, run_import
 from maild.importing import dry_run as check_archive
+from maild.pipeline.delivery import HistoryImport
 from maild.pipeline.errors import TemporaryFailure
 from storage.schema import SchemaError
 
@@ -127,11 +128,36 @@ def stop_on_signals() -> Iterator[threading.Event]:
     is_flag=True,
     help="Acknowledge new tickets as live mail would be (default: store without a word).",
 )
+@click.option(
+    "--status",
+    "status",
+    type=click.Choice(["closed", "keep-open"]),
+    default="closed",
+    show_default=True,
+    help="Tickets the import creates: closed history, or what live intake would leave "
+    "(pending after an agent's answer, else open). Mail added to an existing ticket leaves "
+    "its status alone.",
+)
+@click.option(
+    "--agents-from",
+    "agents_from",
+    metavar="DOMAIN",
+    multiple=True,
+    help="Senders at DOMAIN are agents in this history, besides the configured agents and "
+    "the mailbox's own address (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @config_option
 @pass_cli
 def import_mail(
-    cli: CliContext, path: Path, address: str | None, dry_run: bool, notify: bool, as_json: bool
+    cli: CliContext,
+    path: Path,
+    address: str | None,
+    dry_run: bool,
+    notify: bool,
+    status: str,
+    agents_from: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Import PATH: an mbox file, a Maildir (cur/ and new/) or a folder of .eml files.
 
@@ -139,8 +165,15 @@ def import_mail(
     still threads. Running the same import again stores nothing twice, and finishes an
     interrupted one. Exit 0 when done, 75 when some messages could not be stored now (run it
     again), 130 when interrupted.
+
+    Imported mail keeps its own Date; an agent's answer in it is the ticket's first
+    response; nothing is sent, no command runs and no SLA fires for what was already past.
     """
     config = cli.config()
+    history = HistoryImport(
+        status="keep-open" if status == "keep-open" else "closed",
+        agents_from=tuple(domain.strip().lower().lstrip("@") for domain in agents_from),
+    )
     if cli.log_level is None:  # one line per message is noise here; the summary says it all
         logging.getLogger("maild.pipeline").setLevel(logging.WARNING)
     boxes = {box.address: box for box in config.mailboxes}
@@ -158,11 +191,23 @@ def import_mail(
         with stop_on_signals() as stop, progress_bar("checking" if dry_run else "importing") as bar:
             if dry_run:
                 summary = check_archive(
-                    config, archive, mailbox, notify=notify, progress=bar, stop=stop
+                    config,
+                    archive,
+                    mailbox,
+                    notify=notify,
+                    progress=bar,
+                    stop=stop,
+                    history=history,
                 )
             else:
                 summary = run_import(
-                    config, archive, mailbox, notify=notify, progress=bar, stop=stop
+                    config,
+                    archive,
+                    mailbox,
+                    notify=notify,
+                    progress=bar,
+                    stop=stop,
+                    history=history,
                 )
     except SchemaError as error:
         raise click.ClickException(str(error)) from None

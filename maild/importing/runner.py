@@ -32,7 +32,7 @@ from typing import Any
 from maild.config import Config, MailboxConfig
 from maild.importing.order import import_order
 from maild.importing.sources import Archive, Entry
-from maild.pipeline.delivery import DeliveryResult, Outcome
+from maild.pipeline.delivery import DeliveryResult, HistoryImport, Outcome
 from maild.pipeline.envelope import stored_delivery
 from maild.pipeline.errors import TemporaryFailure
 from maild.pipeline.intake import parse_raw
@@ -243,12 +243,15 @@ def run_import(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     runtime_factory: Callable[[Config], Any] = Runtime.open,
+    history: HistoryImport | None = None,
 ) -> ImportSummary:
     """Store every message of ``archive`` for ``mailbox``; returns what became of them.
 
     Setting ``stop`` (from a signal handler) ends the import cleanly: nothing more is handed
-    in, and what was handed in commits and is counted before this returns.
+    in, and what was handed in commits and is counted before this returns. ``history`` says
+    how the old mail is stored (its dates, status, agents; default: closed history).
     """
+    history = history or HistoryImport()
     progress = progress or Progress()
     stop = stop or threading.Event()
     summary = ImportSummary(archive.describe(), mailbox.address, notify=notify)
@@ -262,7 +265,17 @@ def run_import(
         with runtime_factory(config) as runtime:
             progress.started(len(entries))
             _store_all(
-                runtime, archive, entries, mailbox, notify, pool, workers, summary, progress, stop
+                runtime,
+                archive,
+                entries,
+                mailbox,
+                notify,
+                pool,
+                workers,
+                summary,
+                progress,
+                stop,
+                history,
             )
     finally:
         if pool is not None:
@@ -282,6 +295,7 @@ def _store_all(
     summary: ImportSummary,
     progress: Progress,
     stop: threading.Event,
+    history: HistoryImport,
 ) -> None:
     prefix = runtime.config.maild.ticket_prefix
     window: deque[tuple[Entry, int, Future[DeliveryResult]]] = deque()
@@ -311,6 +325,7 @@ def _store_all(
                 facts=entry.facts,
                 envelope_sender=entry.envelope_sender,
                 notify=notify,
+                history=history,
             )
             [future] = runtime.intake.submit_per_mailbox(delivery, parsed=parsed).values()
             window.append((entry, len(raw), future))
@@ -341,6 +356,7 @@ def dry_run(
     notify: bool = False,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    history: HistoryImport | None = None,
 ) -> ImportSummary:
     """What :func:`run_import` would do: the same import, on a scratch copy of the database
     (:mod:`maild.simulation`), reported and thrown away. The live database is only read,
@@ -356,6 +372,7 @@ def dry_run(
             progress=progress,
             stop=stop,
             runtime_factory=simulation.runtime,
+            history=history,
         )
         summary.dry_run = True
         summary.simulation = simulation.changes()

@@ -40,7 +40,11 @@ class Chains:
     agent: tuple[Step, ...] = ()
 
     def after_first(self, context: IntakeContext) -> tuple[Step, ...]:
-        """The chain that carries the job on once ``first`` has run."""
+        """The chain that carries the job on once ``first`` has run. Imported history
+        takes the customer chain whoever wrote it: an old agent's mail runs no command and
+        is relayed to nobody, only stored as the agent's."""
+        if context.job.delivery.history is not None:
+            return self.customer
         return self.agent if context.agent is not None and self.agent else self.customer
 
 
@@ -62,9 +66,11 @@ class Pipeline:
             # A delivery report goes on even without a usable sender (Courier writes
             # "From: <@>"): it is matched to its ticket by the bounce step, or quarantined.
             raise Unprocessable(job.parsed.problem)
-        context = IntakeContext(
-            connection=connection, job=job, now=self._clock.now(), policy=self._policy()
-        )
+        now = self._clock.now()
+        history = job.delivery.history
+        if history is not None:  # old mail keeps its own date (created_at, events, ...)
+            now = history.date_of(job.parsed.date, now)
+        context = IntakeContext(connection=connection, job=job, now=now, policy=self._policy())
         try:
             for step in self._chains.first:
                 step(context)

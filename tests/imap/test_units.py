@@ -206,6 +206,8 @@ SUPPORT = MailboxConfig(address="support@example.com")
 
 
 def test_envelope_sender_is_the_return_path_then_the_mbox_sender_then_from() -> None:
+    """An mbox separator's MAILER-DAEMON is no null sender (Python's mailbox writes it for
+    any message without one): only a Return-Path says the MTA saw ``<>``."""
     with_path = customer_mail(headers={"Return-Path": "<bounces@lists.example>"})
     assert stored_delivery(with_path, SUPPORT, "imap").mail_from == "bounces@lists.example"
     null = customer_mail(headers={"Return-Path": "<>"})
@@ -213,7 +215,8 @@ def test_envelope_sender_is_the_return_path_then_the_mbox_sender_then_from() -> 
     plain = customer_mail()
     assert stored_delivery(plain, SUPPORT, "imap").mail_from == "ada@customer.example"
     assert (
-        stored_delivery(plain, SUPPORT, "import", envelope_sender="MAILER-DAEMON").mail_from == ""
+        stored_delivery(plain, SUPPORT, "import", envelope_sender="MAILER-DAEMON").mail_from
+        == "ada@customer.example"
     )
     assert (
         stored_delivery(plain, SUPPORT, "import", envelope_sender="ada@x.example").mail_from

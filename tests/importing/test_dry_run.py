@@ -131,18 +131,21 @@ COUNTS = ("new_tickets", "replies", "duplicates", "quarantined", "automated", "d
 def test_dry_run_and_real_import_agree_on_every_kind_of_mail(
     tmp_path: Path, config: Config, config_file: Path, database_url: str, sink: Sink
 ) -> None:
-    run_import(config_file, str(write_mbox(tmp_path / "history.mbox", history())))
+    # keep-open: what live intake would do (open tickets, follow-ups, acknowledgements).
+    run_import(
+        config_file, str(write_mbox(tmp_path / "history.mbox", history())), "--status", "keep-open"
+    )
     close_ticket(config, 1001)
     mbox = write_mbox(tmp_path / "archive.mbox", archive())
     before = snapshot(database_url)
     on_old_tickets = messages_on(database_url, (1000, 1001))
 
-    dry = run_import(config_file, str(mbox), "--dry-run", "--notify")
+    dry = run_import(config_file, str(mbox), "--dry-run", "--notify", "--status", "keep-open")
     assert dry["dry_run"] is True
     assert snapshot(database_url) == before  # nothing stored, the counter untouched
     assert sink.received == []  # nothing sent
 
-    real = run_import(config_file, str(mbox), "--notify")
+    real = run_import(config_file, str(mbox), "--notify", "--status", "keep-open")
     assert real["dry_run"] is False
     assert {key: dry[key] for key in COUNTS} == {key: real[key] for key in COUNTS}
     assert {key: real[key] for key in COUNTS} == {

@@ -24,6 +24,7 @@ def test_the_chains_read_top_to_bottom(desk: Desk) -> None:
         "follow-merged",
     ]
     assert names(desk.chains.customer) == [
+        "history-agents",
         "note-address",
         "survey-rating",
         "follow-up-closed",
@@ -32,9 +33,11 @@ def test_the_chains_read_top_to_bottom(desk: Desk) -> None:
         "accept-cc",
         "status",
         "store",
+        "record-parents",
         "acknowledge",
         "rules",
         "notify-agents",
+        "settle-history",
         "record-events",
     ]
     assert names(desk.chains.agent) == [

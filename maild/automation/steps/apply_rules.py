@@ -38,12 +38,16 @@ class ApplyRules:
     def __call__(self, context: IntakeContext) -> None:
         if context.automated is not None or context.agent is not None or context.withheld:
             return
+        if context.kind == "agent":  # an agent's mail in imported history
+            return
         kind = EventKind.CREATED if context.created else EventKind.CUSTOMER_REPLIED
         policy = context.policy
         if not listens(policy, kind.value):
             return
         editor = context.editor(RULE_ACTOR.rstrip(":"))
-        notifier = self._notifier if context.job.delivery.notify else self._quiet
+        delivery = context.job.delivery
+        # Imported history: the rules set category, priority and tags, and tell nobody.
+        notifier = self._notifier if delivery.notify and delivery.history is None else self._quiet
         work = TicketWork(context.connection, policy, notifier, context.now)
         outcome = run_rules(work, editor, mail_event(context, kind))
         editor.save()

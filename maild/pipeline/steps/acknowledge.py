@@ -21,6 +21,11 @@ class Acknowledge:
         if not context.job.delivery.notify:
             context.record("acknowledgement.skipped", reason="notifications off for this source")
             return
+        history = context.job.delivery.history
+        if history is not None and (history.status == "closed" or context.kind != "customer"):
+            # --notify acknowledges only the imported tickets left open, and only customers.
+            context.record("acknowledgement.skipped", reason="imported as closed history")
+            return
         held_back = self._acknowledger.queue(context)
         if held_back is None:
             context.record("acknowledgement.queued", to=context.sender)

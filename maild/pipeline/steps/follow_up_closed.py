@@ -24,4 +24,7 @@ class FollowUpClosed:
             return
         if context.automated is not None or context.rated:
             return
+        history = context.job.delivery.history
+        if history is not None and history.status == "closed":
+            return  # closed history joins the ticket it belongs to (keep-open: as live)
         context.linked_ticket, context.ticket = ticket, None

@@ -35,6 +35,8 @@ class NotifyAgents:
         # sender must not sit unseen), never when it lands on one (an out-of-office reply).
         if context.automated is not None and not context.created:
             return
+        if context.job.delivery.history is not None:  # imported history tells nobody
+            return
         if not context.job.delivery.notify or not has_audience(context.policy):
             return
         policy = context.policy

@@ -20,8 +20,8 @@ class UpdateStatus:
     def __call__(self, context: IntakeContext) -> None:
         ticket = context.ticket
         assert ticket is not None
-        if context.created or context.withheld:
-            return
+        if context.created or context.withheld or context.job.delivery.history is not None:
+            return  # imported history: its status is settled by steps.history
         if context.automated is None and ticket.status in self.REOPENING:
             editor = context.editor(context.actor)
             editor.set_status(TicketStatus.OPEN)

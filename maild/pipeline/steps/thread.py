@@ -6,7 +6,7 @@ import logging
 
 from maild.pipeline.context import IntakeContext
 from outbound.compose import token_from_message_id
-from storage import tickets
+from storage import adoption, tickets
 from storage.tickets import TicketView
 
 log = logging.getLogger(__name__)
@@ -17,10 +17,12 @@ class Thread:
 
     In order (DESIGN.md, Tickets): a Message-ID we sent (it carries the ticket's token) or
     stored, named in In-Reply-To / References; then our reply token in a recipient address;
-    then the subject tag. Only our Message-IDs and reply addresses carry the unguessable
-    token; a customer's Message-ID is no secret (everyone on the first mail has it, list
-    archives publish it) and neither is a ticket number. So a stored Message-ID or the tag
-    alone threads only a participant's mail; anyone else's opens a new ticket linked to the
+    then the subject tag; last, a late parent: a stored reply of a participant names this
+    mail's Message-ID, so it goes on the reply's ticket (:meth:`_adopt`). Only our
+    Message-IDs and reply addresses carry the unguessable token; a customer's Message-ID is
+    no secret (everyone on the first mail has it, list archives publish it) and neither is a
+    ticket number. So a stored Message-ID, the tag or a late parent alone threads only a
+    participant's mail; anyone else's opens a new ticket linked to the
     named one, and nobody writes into a stranger's ticket (invariant 6). A mail that claims
     an agent's address without passing the trust rule is nobody's participant.
     """
@@ -51,15 +53,39 @@ class Thread:
             else:
                 context.ticket, context.threaded_by = ticket, threaded_by
             return
-        if parsed.ticket_ref is None:
-            return
-        named = tickets.by_number(connection, parsed.ticket_ref)
+        named = None
+        if parsed.ticket_ref is not None:
+            named = tickets.by_number(connection, parsed.ticket_ref)
         if named is None:
-            return
-        if self._participant(context, named):
+            self._adopt(context)
+        elif self._participant(context, named):
             context.ticket, context.threaded_by = named, "subject-tag"
         else:
             self._link(context, named, "the subject tag")
+
+    @staticmethod
+    def _adopt(context: IntakeContext) -> None:
+        """A late parent: a stored reply names this mail's Message-ID (MTAs deliver out of
+        order), and the sender is a participant of the reply's ticket. Not automated mail,
+        not a suspect, not an agent's (the agent chain finds its own ticket)."""
+        if context.automated is not None or context.suspect or context.agent is not None:
+            return
+        message_id = context.parsed.message_id
+        if not message_id:
+            return
+        ticket = adoption.adopting_ticket(
+            context.connection, context.job.mailbox.address, message_id, context.sender
+        )
+        if ticket is None:
+            return
+        log.info(
+            "%s arrived after a reply naming it: adopted by ticket #%s",
+            message_id,
+            ticket.number,
+            extra={"ticket": ticket.number},
+        )
+        context.ticket, context.threaded_by = ticket, "late-parent"
+        context.record("message.adopted_late_parent", message_id=message_id)
 
     @staticmethod
     def _participant(context: IntakeContext, ticket: TicketView) -> bool:
