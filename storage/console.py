@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, Text, cast, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import (
@@ -151,14 +151,27 @@ def _summary(ticket: Any) -> TicketSummary:
 class TicketQuery:
     """Which tickets ``maild tickets list`` shows: newest first, a page at a time.
 
-    ``before``: only tickets numbered below it (the next page starts below the last number
-    shown); ``since``/``until``: created in that interval (``until`` excluded)."""
+    ``statuses``: the statuses shown (empty: all); ``before``: only tickets numbered below
+    it (the next page starts below the last number shown); ``since``/``until``: created in
+    that interval (``until`` excluded); the rest are equal matches, ``tag`` one of the
+    ticket's tags."""
 
-    status: TicketStatus | None = None
+    statuses: tuple[TicketStatus, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
     before: int | None = None
     limit: int | None = 50
+    assignee: str | None = None
+    team: str | None = None
+    priority: str | None = None
+    category: str | None = None
+    tag: str | None = None
+    requester: str | None = None
+    mailbox: str | None = None
+
+
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+"""What ``tickets list`` shows unless told otherwise: the tickets still to work on."""
 
 
 _SUMMARY_COLUMNS = tuple(
@@ -199,8 +212,18 @@ def ticket_page_statement(wanted: TicketQuery) -> Select[Any]:
         query = query.order_by(table.c.created_at.desc(), table.c.number.desc())
     else:
         query = query.order_by(table.c.number.desc())
-    if wanted.status is not None:
-        query = query.where(table.c.status == str(wanted.status))
+    if len(wanted.statuses) == 1:
+        query = query.where(table.c.status == str(wanted.statuses[0]))
+    elif wanted.statuses:
+        query = query.where(table.c.status.in_([str(status) for status in wanted.statuses]))
+    for name in ("assignee", "team", "priority", "category", "requester", "mailbox"):
+        value = getattr(wanted, name)
+        if value is not None:
+            query = query.where(table.c[name] == value)
+    if wanted.tag is not None:
+        # Tags are plain names (no quotes): their JSON text names each one in quotes, on
+        # SQLite and PostgreSQL alike.
+        query = query.where(cast(table.c.tags, Text).like(f'%"{wanted.tag}"%'))
     if wanted.since is not None:
         query = query.where(table.c.created_at >= wanted.since)
     if wanted.until is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,8 +82,25 @@ def _instant(value: str | None, name: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+_FILTERS = ("assignee", "team", "priority", "category", "tag", "requester", "mailbox")
+
+
 @tickets.command("list")
-@click.option("--status", type=click.Choice([s.value for s in TicketStatus]))
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in TicketStatus]),
+    help="Only this status (repeatable). Default: new, open and pending.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Every status, closed ones too.")
+@click.option("--assignee", help="Assigned to this agent address.")
+@click.option("--team")
+@click.option("--priority")
+@click.option("--category")
+@click.option("--tag", help="Carrying this tag.")
+@click.option("--requester", help="Opened by this address.")
+@click.option("--mailbox", help="Sent to this support address.")
 @click.option("--since", help="Created at or after (ISO date or date-time, UTC by default).")
 @click.option("--until", help="Created before (ISO date or date-time, UTC by default).")
 @click.option(
@@ -100,29 +118,62 @@ def _instant(value: str | None, name: str) -> datetime | None:
 @pass_cli
 def list_tickets(
     cli: CliContext,
-    status: str | None,
+    statuses: tuple[str, ...],
+    show_all: bool,
     since: str | None,
     until: str | None,
     before: int | None,
     limit: int,
     as_json: bool,
+    **filters: str | None,
 ) -> None:
-    """Tickets, newest first, a page at a time (--before N for the next one)."""
+    """Tickets still to work on (new, open, pending), newest first, a page at a time
+    (--before N for the next one). In a terminal a table; piped, one ticket per line,
+    tab-separated: number, status, priority, requester, assignee, updated, subject."""
+    if show_all:
+        wanted_statuses: tuple[TicketStatus, ...] = ()
+    elif statuses:
+        wanted_statuses = tuple(TicketStatus(status) for status in statuses)
+    else:
+        wanted_statuses = console.OPEN_STATUSES
     wanted = console.TicketQuery(
-        status=TicketStatus(status) if status else None,
+        statuses=wanted_statuses,
         since=_instant(since, "--since"),
         until=_instant(until, "--until"),
         before=before,
         limit=limit or None,
+        **{
+            name: (
+                value.lower() if name in ("assignee", "requester", "mailbox") and value else value
+            )
+            for name, value in filters.items()
+            if name in _FILTERS
+        },
     )
     rows = read_view(cli.config(), lambda session: console.list_tickets(session, wanted))
     summaries = [ticket_summary(ticket) for ticket in rows]
     if as_json:
         echo_json(summaries)
         return
+    more = f"(more: --before {summaries[-1]['number']})" if limit and len(rows) == limit else ""
+    if not sys.stdout.isatty():
+        for s in summaries:
+            cells = [
+                s["number"],
+                s["status"],
+                s["priority"],
+                s["requester"],
+                s["assignee"] or "-",
+                s["updated_at"],
+                s["subject"],
+            ]
+            click.echo("\t".join(_one_line(cell) for cell in cells))
+        if more:
+            click.echo(more, err=True)
+        return
     print_table(
         "Tickets",
-        ["#", "status", "priority", "requester", "assignee", "subject", "updated"],
+        ["#", "status", "prio", "requester", "assignee", "subject"],
         [
             [
                 s["number"],
@@ -131,13 +182,18 @@ def list_tickets(
                 s["requester"],
                 s["assignee"] or "-",
                 s["subject"],
-                s["updated_at"],
             ]
             for s in summaries
         ],
+        width=80,
     )
-    if limit and len(summaries) == limit:
-        click.echo(f"(more: --before {summaries[-1]['number']})")
+    if more:
+        click.echo(more)
+
+
+def _one_line(value: object) -> str:
+    """A cell of a tab-separated line: no tab or line break of a subject splits it."""
+    return " ".join(str(value).split()) if value is not None else ""
 
 
 @tickets.command("show")
