@@ -92,6 +92,11 @@ class TicketThread:
     participants: tuple[ParticipantLine, ...]
     messages: tuple[MessageLine, ...]
     events: tuple[EventLine, ...]
+    # The ticket this one links (the closed one it follows up, the one a stranger named),
+    # the tickets that link this one, and the one it was merged into: by number.
+    linked_to: int | None = None
+    linked_from: tuple[int, ...] = ()
+    merged_into: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +254,21 @@ def ticket_thread(session: Session, number: int) -> TicketThread | None:
         .options(selectinload(Message.attachments))
     )
     events = session.scalars(select(Event).where(Event.ticket_id == ticket.id).order_by(Event.id))
+    numbers = Ticket.__table__.c.number
+    ids = Ticket.__table__.c.id
+
+    def number_of(ticket_id: int | None) -> int | None:
+        if ticket_id is None:
+            return None
+        return session.execute(select(numbers).where(ids == ticket_id)).scalar()
+
+    linked_from = session.execute(
+        select(numbers).where(Ticket.__table__.c.linked_ticket_id == ticket.id).order_by(numbers)
+    ).scalars()
     return TicketThread(
+        linked_to=number_of(ticket.linked_ticket_id),
+        linked_from=tuple(linked_from),
+        merged_into=number_of(ticket.merged_into_id),
         ticket=_summary(ticket),
         participants=tuple(
             ParticipantLine(p.address, p.name, ParticipantRole(p.role), p.bouncing)

@@ -114,6 +114,8 @@ class Ticket(Base):
         # Surveys fall due by when tickets were resolved or closed (and reports count so).
         Index("ix_tickets_resolved_at", "resolved_at"),
         Index("ix_tickets_closed_at", "closed_at"),
+        # The tickets that link one (tickets show: its follow-ups, strangers' tickets).
+        Index("ix_tickets_linked_ticket_id", "linked_ticket_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -60,6 +60,9 @@ def ticket_document(thread: TicketThread, *, full: bool) -> dict[str, Any]:
         {"at": iso(e.at), "actor": e.actor, "kind": e.kind, "data": dict(e.data)}
         for e in thread.events
     ]
+    data["linked_to"] = thread.linked_to
+    data["linked_from"] = list(thread.linked_from)
+    data["merged_into"] = thread.merged_into
     return data
 
 
@@ -230,6 +233,20 @@ def show_ticket(cli: CliContext, number: int, full: bool, with_events: bool, as_
         extra.append("tags " + ", ".join(data["tags"]))
     if extra:
         click.echo(" · ".join(extra))
+    links = []
+    if data["linked_to"] is not None:
+        links.append(
+            "linked to " + format_ticket_tag(config.maild.ticket_prefix, data["linked_to"])
+        )
+    if data["linked_from"]:
+        tags = (format_ticket_tag(config.maild.ticket_prefix, n) for n in data["linked_from"])
+        links.append("linked from " + ", ".join(tags))
+    if data["merged_into"] is not None:
+        links.append(
+            "merged into " + format_ticket_tag(config.maild.ticket_prefix, data["merged_into"])
+        )
+    if links:
+        click.echo(" · ".join(links))
     for message in data["messages"]:
         click.echo("")
         click.echo(f"--- {message['created_at']} {message['kind']} from {message['from']}")

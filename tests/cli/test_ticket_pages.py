@@ -62,3 +62,19 @@ def test_open_by_default_and_filters(console_config: Path) -> None:
     assert numbers(console_config, "--all", "--tag", "vip") == [1001, 1000]
     assert numbers(console_config, "--tag", "x") == [1001]
     assert numbers(console_config, "--mailbox", "billing@example.com") == []
+
+
+def test_show_names_the_linked_tickets(console_config: Path) -> None:
+    first = customer_mail(subject="Printer on fire", message_id="<o1@customer.example>")
+    stranger = customer_mail(
+        sender="Mallory <mallory@evil.example>",
+        subject="Re: [ACME #1000] Printer on fire",
+        message_id="<m1@evil.example>",
+    )
+    for mail in (first, stranger):
+        assert invoke(console_config, "ingest", input=mail).exit_code == 0
+    shown = invoke(console_config, "tickets", "show", "1001")
+    assert "linked to [ACME #1000]" in shown.stdout
+    assert "linked from [ACME #1001]" in invoke(console_config, "tickets", "show", "1000").stdout
+    data = json.loads(invoke(console_config, "tickets", "show", "1000", "--json").stdout)
+    assert (data["linked_to"], data["linked_from"], data["merged_into"]) == (None, [1001], None)
