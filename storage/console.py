@@ -16,6 +16,8 @@ from sqlalchemy import Select, Text, cast, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import (
+    Attachment,
+    Blob,
     Event,
     Message,
     MessageKind,
@@ -30,6 +32,8 @@ from storage.models import (
 )
 
 OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+"""The tickets still to work on: what ``tickets list`` shows unless told otherwise, and
+what an agent's open tickets count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +177,6 @@ class TicketQuery:
     tag: str | None = None
     requester: str | None = None
     mailbox: str | None = None
-
-
-OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
-"""What ``tickets list`` shows unless told otherwise: the tickets still to work on."""
 
 
 _SUMMARY_COLUMNS = tuple(
@@ -396,3 +396,30 @@ def quarantine_line(
     if row is None:
         return None
     return _quarantine_line(row, row.raw if with_raw else None)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """An attachment of a ticket's message, with its bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def ticket_files(session: Session, number: int) -> list[StoredFile] | None:
+    """``maild attachments get N``: the files of ticket ``number``'s messages, in the order
+    they arrived; None when there is no such ticket."""
+    tickets, messages = Ticket.__table__, Message.__table__
+    attachments, blobs = Attachment.__table__, Blob.__table__
+    ticket_id = session.execute(select(tickets.c.id).where(tickets.c.number == number)).scalar()
+    if ticket_id is None:
+        return None
+    rows = session.execute(
+        select(attachments.c.filename, attachments.c.content_type, blobs.c.data)
+        .join(messages, messages.c.id == attachments.c.message_id)
+        .join(blobs, blobs.c.sha256 == attachments.c.sha256)
+        .where(messages.c.ticket_id == ticket_id)
+        .order_by(messages.c.id, attachments.c.id)
+    )
+    return [StoredFile(row.filename, row.content_type, bytes(row.data)) for row in rows]

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("mail", "ingest"),
     "import": ("importer", "import_mail"),
     "tickets": ("tickets", "tickets"),
+    "attachments": ("attachments", "attachments"),
     "quarantine": ("quarantine", "quarantine"),
     "outbox": ("outbox", "outbox"),
     "participants": ("participants", "participants"),
