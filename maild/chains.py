@@ -44,6 +44,7 @@ from maild.pipeline.steps.deduplicate import Deduplicate
 from maild.pipeline.steps.follow_merged import FollowMerged
 from maild.pipeline.steps.follow_up_closed import FollowUpClosed
 from maild.pipeline.steps.history import HistoryAgents, SettleHistory
+from maild.pipeline.steps.index_text import IndexText
 from maild.pipeline.steps.join_thread import JoinThread
 from maild.pipeline.steps.note_address import RefuseStrangerNotes
 from maild.pipeline.steps.notify_agents import NotifyAgents
@@ -93,6 +94,7 @@ def customer_chain(
         UpdateStatus(),
         StoreMessage(),
         RecordParents(),
+        IndexText(),
         Acknowledge(Acknowledger(config, renderer)),
         *telling,
         SettleHistory(),  # imported history only: its status, first response and SLA
@@ -114,6 +116,7 @@ def agent_chain(
         Relay(config, mailboxes, renderer),
         ClaimTicket(),
         StoreAgentMail(),
+        IndexText(),
         JoinAsAgent(),
         FireAgentReplied(notifier),
         RecordEvents(),

@@ -26,6 +26,7 @@ DATABASES = ["sqlite", "postgresql"]
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS ticket_text"))  # storage.search
         Base.metadata.drop_all(connection)
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()

@@ -54,10 +54,16 @@ def test_migrations_build_the_schema_the_models_describe(database_url: str) -> N
     from alembic.migration import MigrationContext
 
     from storage.models import Base
+    from storage.search import is_search_table
 
     engine = create_database_engine(DatabaseSettings(database_url))
     ensure_current(engine)
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        # The search table is raw DDL (an FTS5 virtual table has no model): left out.
+        context = MigrationContext.configure(
+            connection,
+            opts={"include_name": lambda name, kind, _: not is_search_table(name)},
+        )
+        differences = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert differences == []

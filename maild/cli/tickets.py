@@ -1,4 +1,4 @@
-"""``maild tickets list|show``."""
+"""``maild tickets list|search|show``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import click
 from maild.cli.context import CliContext, config_option, pass_cli
 from maild.cli.output import echo_json, iso, print_table
 from maild.cli.reading import read_view
-from storage import console
+from storage import console, search
 from storage.console import TicketSummary, TicketThread
 from storage.models import TicketStatus
 
@@ -159,6 +159,13 @@ def list_tickets(
         echo_json(summaries)
         return
     more = f"(more: --before {summaries[-1]['number']})" if limit and len(rows) == limit else ""
+    print_summaries(summaries, more)
+
+
+def print_summaries(summaries: list[dict[str, Any]], more: str = "") -> None:
+    """Tickets as ``tickets list`` and ``tickets search`` print them: in a terminal a table
+    that fits 80 columns; piped, one ticket per line, tab-separated; ``more`` (how to see
+    the next ones, if any) after them."""
     if not sys.stdout.isatty():
         for s in summaries:
             cells = [
@@ -192,6 +199,55 @@ def list_tickets(
     )
     if more:
         click.echo(more)
+
+
+@tickets.command("search")
+@click.argument("query")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in TicketStatus]),
+    help="Only this status (repeatable). Default: new, open and pending.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Every status, closed ones too.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="At most this many tickets (0: all).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@config_option
+@pass_cli
+def search_tickets(
+    cli: CliContext,
+    query: str,
+    statuses: tuple[str, ...],
+    show_all: bool,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Tickets whose subject, messages (without quoted history) or requester contain every
+    word of QUERY, best match first; the same output as ``tickets list``. Words are
+    matched as typed: no operators, quotes or wildcards."""
+    if show_all:
+        wanted_statuses: tuple[TicketStatus, ...] = ()
+    elif statuses:
+        wanted_statuses = tuple(TicketStatus(status) for status in statuses)
+    else:
+        wanted_statuses = console.OPEN_STATUSES
+    rows = read_view(
+        cli.config(),
+        lambda session: search.search_tickets(session, query, wanted_statuses, limit or None),
+    )
+    summaries = [ticket_summary(ticket) for ticket in rows]
+    if as_json:
+        echo_json(summaries)
+        return
+    more = f"(more: --limit {limit * 2})" if limit and len(rows) == limit else ""
+    print_summaries(summaries, more)
 
 
 def _one_line(value: object) -> str:
