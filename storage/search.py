@@ -14,7 +14,7 @@ The table is created with raw DDL (an FTS5 virtual table has no model), so it is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text
@@ -114,14 +114,20 @@ def fts5_query(query: str) -> str:
     return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
+FILTER_COLUMNS = ("assignee", "team", "priority", "category", "requester", "mailbox")
+
+
 def search_tickets(
     session: Session,
     query: str,
     statuses: Sequence[TicketStatus] = (),
     limit: int | None = 50,
+    filters: Mapping[str, str] | None = None,
 ) -> list[TicketSummary]:
     """``maild tickets search``: the tickets whose messages match every word of ``query``,
-    best first (ties: newest first); ``statuses`` empty means every status."""
+    best first (ties: newest first); ``statuses`` empty means every status. ``filters``:
+    equal matches on :data:`FILTER_COLUMNS` and ``tag`` (one of the ticket's tags), as
+    ``tickets list`` takes them."""
     connection = session.connection()
     postgresql = connection.dialect.name == "postgresql"
     params: dict[str, Any] = {}
@@ -146,9 +152,21 @@ def search_tickets(
         )
         order = "hits.score"
     sql = f"WITH hits AS ({hits}) SELECT t.id FROM hits JOIN tickets t ON t.id = hits.ticket_id"
+    conditions = []
     if statuses:
-        sql += " WHERE t.status IN :statuses"
+        conditions.append("t.status IN :statuses")
         params["statuses"] = [str(status) for status in statuses]
+    for name, value in (filters or {}).items():
+        if name in FILTER_COLUMNS:  # a fixed set of names: never text from the caller
+            conditions.append(f"t.{name} = :filter_{name}")
+            params[f"filter_{name}"] = value
+        elif name == "tag":
+            conditions.append("CAST(t.tags AS TEXT) LIKE :filter_tag")
+            params["filter_tag"] = f'%"{value}"%'
+        else:
+            raise ValueError(f"no ticket filter {name!r}")
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
     sql += f" ORDER BY {order}, t.number DESC"
     if limit:
         sql += " LIMIT :limit"

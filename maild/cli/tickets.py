@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,24 +87,53 @@ def _instant(value: str | None, name: str) -> datetime | None:
 
 
 _FILTERS = ("assignee", "team", "priority", "category", "tag", "requester", "mailbox")
+_ADDRESSES = ("assignee", "requester", "mailbox")  # compared in lower case
+
+
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that pick tickets, for ``list`` and ``search`` alike."""
+    for option in reversed(
+        (
+            click.option(
+                "--status",
+                "statuses",
+                multiple=True,
+                type=click.Choice([s.value for s in TicketStatus]),
+                help="Only this status (repeatable). Default: new, open and pending.",
+            ),
+            click.option("--all", "show_all", is_flag=True, help="Every status, closed too."),
+            click.option("--assignee", help="Assigned to this agent address."),
+            click.option("--team"),
+            click.option("--priority"),
+            click.option("--category"),
+            click.option("--tag", help="Carrying this tag."),
+            click.option("--requester", help="Opened by this address."),
+            click.option("--mailbox", help="Sent to this support address."),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def wanted_statuses(show_all: bool, statuses: tuple[str, ...]) -> tuple[TicketStatus, ...]:
+    """``--all``: every status; ``--status``: those; neither: the open ones."""
+    if show_all:
+        return ()
+    if statuses:
+        return tuple(TicketStatus(status) for status in statuses)
+    return console.OPEN_STATUSES
+
+
+def wanted_filters(filters: dict[str, str | None]) -> dict[str, str]:
+    return {
+        name: value.lower() if name in _ADDRESSES else value
+        for name, value in filters.items()
+        if name in _FILTERS and value is not None
+    }
 
 
 @tickets.command("list")
-@click.option(
-    "--status",
-    "statuses",
-    multiple=True,
-    type=click.Choice([s.value for s in TicketStatus]),
-    help="Only this status (repeatable). Default: new, open and pending.",
-)
-@click.option("--all", "show_all", is_flag=True, help="Every status, closed ones too.")
-@click.option("--assignee", help="Assigned to this agent address.")
-@click.option("--team")
-@click.option("--priority")
-@click.option("--category")
-@click.option("--tag", help="Carrying this tag.")
-@click.option("--requester", help="Opened by this address.")
-@click.option("--mailbox", help="Sent to this support address.")
+@filter_options
 @click.option("--since", help="Created at or after (ISO date or date-time, UTC by default).")
 @click.option("--until", help="Created before (ISO date or date-time, UTC by default).")
 @click.option(
@@ -133,14 +163,8 @@ def list_tickets(
     """Tickets still to work on (new, open, pending), newest first, a page at a time
     (--before N for the next one). In a terminal a table; piped, one ticket per line,
     tab-separated: number, status, priority, requester, assignee, updated, subject."""
-    if show_all:
-        wanted_statuses: tuple[TicketStatus, ...] = ()
-    elif statuses:
-        wanted_statuses = tuple(TicketStatus(status) for status in statuses)
-    else:
-        wanted_statuses = console.OPEN_STATUSES
     wanted = console.TicketQuery(
-        statuses=wanted_statuses,
+        statuses=wanted_statuses(show_all, statuses),
         since=_instant(since, "--since"),
         until=_instant(until, "--until"),
         before=before,
@@ -203,14 +227,7 @@ def print_summaries(summaries: list[dict[str, Any]], more: str = "") -> None:
 
 @tickets.command("search")
 @click.argument("query")
-@click.option(
-    "--status",
-    "statuses",
-    multiple=True,
-    type=click.Choice([s.value for s in TicketStatus]),
-    help="Only this status (repeatable). Default: new, open and pending.",
-)
-@click.option("--all", "show_all", is_flag=True, help="Every status, closed ones too.")
+@filter_options
 @click.option(
     "--limit",
     type=click.IntRange(min=0),
@@ -228,19 +245,18 @@ def search_tickets(
     show_all: bool,
     limit: int,
     as_json: bool,
+    **filters: str | None,
 ) -> None:
     """Tickets whose subject, messages (without quoted history) or requester contain every
-    word of QUERY, best match first; the same output as ``tickets list``. Words are
-    matched as typed: no operators, quotes or wildcards."""
-    if show_all:
-        wanted_statuses: tuple[TicketStatus, ...] = ()
-    elif statuses:
-        wanted_statuses = tuple(TicketStatus(status) for status in statuses)
-    else:
-        wanted_statuses = console.OPEN_STATUSES
+    word of QUERY, best match first; the same filters and output as ``tickets list``.
+    Words are matched as typed: no operators, quotes or wildcards."""
+    chosen = wanted_statuses(show_all, statuses)
+    picked = wanted_filters(filters)
     rows = read_view(
         cli.config(),
-        lambda session: search.search_tickets(session, query, wanted_statuses, limit or None),
+        lambda session: search.search_tickets(
+            session, query, chosen, limit or None, filters=picked
+        ),
     )
     summaries = [ticket_summary(ticket) for ticket in rows]
     if as_json:

@@ -165,3 +165,23 @@ def test_the_command_prints_like_list(console_config: Path) -> None:
     assert closed.exit_code == 0 and closed.stdout == ""
     weird = invoke(console_config, "tickets", "search", '"printer AND -x c++', "--all")
     assert weird.exit_code == 0, weird.output
+
+
+def test_the_filters_of_list(desk: Desk) -> None:
+    desk.deliver(mail(1, "Printer one", "x"))
+    desk.deliver(mail(2, "Printer two", "y", sender="Bob <bob@other.example>"))
+    desk.connection.execute(
+        update(Ticket).where(Ticket.number == 1001).values(tags=["vip"], priority="high")
+    )
+    session = Session(bind=desk.connection)
+
+    def numbers(**filters: str) -> list[int]:
+        found = search.search_tickets(session, "printer", (), None, filters=filters)
+        return sorted(t.number for t in found)
+
+    assert numbers() == [1000, 1001]
+    assert numbers(requester="bob@other.example") == [1001]
+    assert numbers(tag="vip", priority="high") == [1001]
+    assert numbers(priority="low") == []
+    with pytest.raises(ValueError, match="no ticket filter"):
+        numbers(subject="x; DROP TABLE tickets")
