@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE_OPTION = "maild_write"
@@ -129,3 +129,13 @@ def writer_engine(engine: Engine) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def database_answers(engine: Engine) -> str | None:
+    """None when the database answers a trivial query, else why not (for ``/healthz``)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        return str(error).splitlines()[0][:200]
+    return None

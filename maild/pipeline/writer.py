@@ -75,6 +75,11 @@ class GroupCommitWriter:
             self._queue.put(_Pending(job, future))
         return future
 
+    @property
+    def alive(self) -> bool:
+        """Whether the writer's thread runs (what ``/healthz`` reports)."""
+        return self._thread.is_alive()
+
     def stop(self, timeout: float | None = 30.0) -> None:
         """Take no new jobs, store every job already queued, then end the thread."""
         with self._lock:

@@ -53,8 +53,10 @@ class RatingPages:
         now: Callable[[], datetime],
         *,
         fire: Callable[[TicketEditor, str], None] | None = None,
+        health: Callable[[], str | None] | None = None,
     ) -> None:
         self._fire = fire
+        self._health = health
         self._config = config
         self._sessions = sessions
         self._secret = secret
@@ -73,6 +75,11 @@ class RatingPages:
         return application
 
     async def health(self, request: web.Request) -> web.Response:
+        """``ok`` while the writer runs and the database answers; 503 and why, when not
+        (a load balancer then sends mail to another MX)."""
+        problem = await self._in_thread(self._health) if self._health else None
+        if problem is not None:
+            return web.Response(text=f"unhealthy: {problem}\n", status=503)
         return web.Response(text="ok\n")
 
     async def show(self, request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ from maild.csat.links import load_secret
 from maild.receiver.server import split_listen
 from maild.runtime import Runtime
 from maild.web.app import RatingPages
+from storage.engine import database_answers
 
 
 @dataclass
@@ -28,6 +29,14 @@ class WebListener:
         await self.runner.cleanup()
 
 
+def health(runtime: Runtime) -> str | None:
+    """Why the daemon cannot take mail now, or None."""
+    if not runtime.writer.alive:
+        return "the intake writer has stopped"
+    problem = database_answers(runtime.engine)
+    return None if problem is None else f"the database does not answer: {problem}"
+
+
 async def start_web(config: Config, runtime: Runtime) -> WebListener:
     """Serve the survey pages on ``[web] listen``."""
     fire = rated_rules(runtime.notifier)
@@ -37,6 +46,7 @@ async def start_web(config: Config, runtime: Runtime) -> WebListener:
         load_secret(config),
         runtime.clock.now,
         fire=lambda editor, rating: fire(editor, runtime.policy.current, rating),
+        health=lambda: health(runtime),
     )
     runner = web.AppRunner(pages.app(), access_log=None)
     await runner.setup()

@@ -183,3 +183,11 @@ def test_maild_sla_sweep_queues_the_surveys_due(
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["surveys_sent"] == 1
     assert [row.status for row in stored(daemon)] == ["sent"]
+
+
+def test_healthz_says_ok_until_the_writer_stops(daemon: DaemonThread) -> None:
+    url = f"http://127.0.0.1:{daemon.service.web.port}/healthz"
+    assert fetch(url) == (200, "ok\n")
+    daemon.runtime.writer.stop()
+    status, body = fetch(url)
+    assert status == 503 and "writer has stopped" in body
