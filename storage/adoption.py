@@ -30,10 +30,6 @@ costs no more than this, and a late parent is nearly always the nearest."""
 _parents, _messages = MessageParent.__table__, Message.__table__
 _tickets, _participants = Ticket.__table__, Participant.__table__
 
-_MESSAGE_ROW = select(_messages.c.id).where(
-    _messages.c.mailbox == bindparam("mailbox"),
-    _messages.c.dedup_key == bindparam("dedup_key"),
-)
 _INSERT_PARENTS = insert(_parents)
 _ADOPTING = (
     select(
@@ -62,17 +58,12 @@ _ADOPTING = (
 
 
 def record_parents(
-    connection: Connection, mailbox: str, dedup_key: str, parent_ids: Iterable[str]
+    connection: Connection, row_id: int, mailbox: str, parent_ids: Iterable[str]
 ) -> None:
-    """Record the parents the stored message (``mailbox``, ``dedup_key``) names: the first
+    """Record the parents the stored message ``row_id`` of ``mailbox`` names: the first
     :data:`MAX_PARENTS` of ``parent_ids``, each once."""
     parents = list(dict.fromkeys(parent_ids))[:MAX_PARENTS]
     if not parents:
-        return
-    row_id = connection.execute(
-        _MESSAGE_ROW, {"mailbox": mailbox, "dedup_key": dedup_key}
-    ).scalar_one_or_none()
-    if row_id is None:
         return
     connection.execute(
         _INSERT_PARENTS,

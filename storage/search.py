@@ -90,15 +90,15 @@ def drop(connection: Connection) -> None:
     connection.execute(text("DROP TABLE IF EXISTS ticket_text"))
 
 
-def index_message(connection: Connection, mailbox: str, dedup_key: str) -> None:
-    """The row of the message just stored (found by its unique mailbox and dedup key), in
-    the caller's transaction."""
-    connection.execute(
-        text(
-            _fill_statement(connection.dialect.name, "m.mailbox = :mailbox AND m.dedup_key = :key")
-        ),
-        {"mailbox": mailbox, "key": dedup_key},
-    )
+_INDEX_ONE = {
+    dialect: text(_fill_statement(dialect, "m.id = :row_id"))
+    for dialect in ("sqlite", "postgresql")
+}
+
+
+def index_message(connection: Connection, row_id: int) -> None:
+    """The search row of message ``row_id`` (just stored), in the caller's transaction."""
+    connection.execute(_INDEX_ONE[connection.dialect.name], {"row_id": row_id})
 
 
 def is_search_table(name: str | None) -> bool:

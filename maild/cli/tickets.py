@@ -115,6 +115,18 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def page_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """How many tickets ``list`` and ``search`` show, and whether as JSON."""
+    command = click.option("--json", "as_json", is_flag=True)(command)
+    return click.option(
+        "--limit",
+        type=click.IntRange(min=0),
+        default=50,
+        show_default=True,
+        help="At most this many tickets (0: all).",
+    )(command)
+
+
 def wanted_statuses(show_all: bool, statuses: tuple[str, ...]) -> tuple[TicketStatus, ...]:
     """``--all``: every status; ``--status``: those; neither: the open ones."""
     if show_all:
@@ -139,14 +151,7 @@ def wanted_filters(filters: dict[str, str | None]) -> dict[str, str]:
 @click.option(
     "--before", type=int, help="Only tickets numbered below this (the next page).", metavar="N"
 )
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=50,
-    show_default=True,
-    help="At most this many tickets (0: all).",
-)
-@click.option("--json", "as_json", is_flag=True)
+@page_options
 @config_option
 @pass_cli
 def list_tickets(
@@ -169,13 +174,7 @@ def list_tickets(
         until=_instant(until, "--until"),
         before=before,
         limit=limit or None,
-        **{
-            name: (
-                value.lower() if name in ("assignee", "requester", "mailbox") and value else value
-            )
-            for name, value in filters.items()
-            if name in _FILTERS
-        },
+        **wanted_filters(filters),
     )
     rows = read_view(cli.config(), lambda session: console.list_tickets(session, wanted))
     summaries = [ticket_summary(ticket) for ticket in rows]
@@ -228,14 +227,7 @@ def print_summaries(summaries: list[dict[str, Any]], more: str = "") -> None:
 @tickets.command("search")
 @click.argument("query")
 @filter_options
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=50,
-    show_default=True,
-    help="At most this many tickets (0: all).",
-)
-@click.option("--json", "as_json", is_flag=True)
+@page_options
 @config_option
 @pass_cli
 def search_tickets(

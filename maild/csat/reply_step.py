@@ -16,7 +16,7 @@ from collections.abc import Callable
 from maild.csat.ratings import record_rating
 from maild.pipeline.context import IntakeContext
 from maild.ticketing.editor import TicketEditor
-from parsing.rating import rating_in_reply
+from parsing.rating import SCALES, rating_in_reply
 from rules.config import RulesConfig
 from storage import surveys
 
@@ -35,12 +35,15 @@ class RatingReply:
             return
         if context.agent is not None or context.sender != ticket.requester:
             return
+        text = context.parsed.new_text
+        if not any(rating_in_reply(text, scale) for scale in SCALES):
+            return  # the usual reply: no rating, and no query on the intake path
         survey_id = surveys.survey_of_ticket(context.connection, ticket.id)
         if survey_id is None:
             return
         state = surveys.survey(context.connection, survey_id)
         assert state is not None
-        rating = rating_in_reply(context.parsed.new_text, state.scale)
+        rating = rating_in_reply(text, state.scale)
         if rating is None:
             return
         fire = self._fire

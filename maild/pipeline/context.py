@@ -55,6 +55,9 @@ class IntakeContext:
     cc_added: list[str] = field(default_factory=list)
     # The mail answered our survey with a rating, recorded as such (maild.csat).
     rated: bool = False
+    # The messages row the mail was stored as (set by store_mail): what later steps that
+    # index it (parents, full text) refer to, without looking it up again.
+    message_row_id: int | None = None
     # The whole ticket, read when a step first needs it (see :meth:`ticket_record`).
     _record: TicketRecord | None = field(default=None, init=False, repr=False)
     # The state of a chain's steps that the pipeline knows nothing of, by type.

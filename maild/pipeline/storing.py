@@ -47,4 +47,5 @@ def store_mail(
             }
         )
     tickets.insert_attachments(connection, rows)
+    context.message_row_id = message_id
     return message_id

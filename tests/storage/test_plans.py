@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from outbound import outbox
-from storage import console, sla, threads, tickets
+from storage import console, sla, surveys, threads, tickets
 from storage.console import TicketQuery
 from storage.models import Participant, TicketStatus
 from tests.storage.conftest import AT, add_message, add_ticket
@@ -146,6 +146,17 @@ HOT = [
         {"domain": "b", "since": AT, "kinds": ["acknowledgement"]},
     ),
     ("SLA sweep", sla._SLA_ROWS[False], {}),
+    (
+        "surveys due after resolution",
+        surveys._DUE["resolved"],
+        {"window_start": AT, "due_before": AT + timedelta(days=1), "limit": 500},
+    ),
+    (
+        "surveys due after closing",
+        surveys._DUE["closed"],
+        {"window_start": AT, "due_before": AT + timedelta(days=1), "limit": 500},
+    ),
+    ("a ticket's survey", surveys._BY_TICKET, {"ticket_id": 7}),
     ("auto-close candidates", sla._RESOLVED_SINCE, {"since": AT}),
 ]
 

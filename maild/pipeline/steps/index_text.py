@@ -14,4 +14,5 @@ class IndexText:
     name = "index-text"
 
     def __call__(self, context: IntakeContext) -> None:
-        search.index_message(context.connection, context.job.mailbox.address, context.dedup_key)
+        if context.message_row_id is not None:
+            search.index_message(context.connection, context.message_row_id)

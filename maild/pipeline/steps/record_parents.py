@@ -23,7 +23,7 @@ class RecordParents:
             for parent in parsed.thread_ids
             if parent and parent != own and token_from_message_id(parent) is None
         ]
-        if parents:
+        if parents and context.message_row_id is not None:
             adoption.record_parents(
-                context.connection, context.job.mailbox.address, context.dedup_key, parents
+                context.connection, context.message_row_id, context.job.mailbox.address, parents
             )
