@@ -13,7 +13,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
@@ -118,16 +118,16 @@ class GroupCommitWriter:
             )
             failure = TemporaryFailure(f"database unavailable: {_first_line(error)}")
             for pending in batch:
-                pending.future.set_exception(failure)
+                _settle(pending.future, error=failure)
             return
         except BaseException as error:  # a bug in the writer itself: fail safe, keep running
             log.exception("intake transaction failed; %d message(s) deferred", len(batch))
             for pending in batch:
-                pending.future.set_exception(TemporaryFailure(str(error)))
+                _settle(pending.future, error=TemporaryFailure(str(error)))
             return
         self.batches += 1
         for pending, result in zip(batch, results, strict=True):
-            pending.future.set_result(result)
+            _settle(pending.future, result)
         if self._on_commit is not None:
             try:
                 self._on_commit(results)
@@ -159,3 +159,22 @@ class GroupCommitWriter:
 def _first_line(error: BaseException) -> str:
     text = str(getattr(error, "orig", None) or error)
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def _settle(
+    future: Future[DeliveryResult],
+    result: DeliveryResult | None = None,
+    *,
+    error: BaseException | None = None,
+) -> None:
+    """Give the source its answer, unless it stopped waiting: a client that hangs up after
+    DATA cancels its future (the message is stored all the same; its sender retries and
+    the retry is a duplicate). Setting a cancelled future raises, and must not end the
+    writer's thread, or every later message would get 451."""
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+    except InvalidStateError:
+        pass
