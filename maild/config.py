@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from maild.report_schedule import SECTIONS, parse_schedule
 from rules.config import (
     RULES_KEYS,
     RulesConfig,
@@ -351,6 +352,52 @@ class WebSection(_Section):
         return self.public_url or (f"http://{self.listen}" if self.listen else "")
 
 
+class ReportSection(_Section):
+    """A ``[[reports]]`` entry: a report mailed on a schedule (``maild.report_schedule``)."""
+
+    name: str
+    # "daily 06:00", "weekly mon 08:00", "monthly 1 07:00" or five cron fields, in [sla]
+    # timezone.
+    schedule: str
+    recipients: tuple[str, ...]
+    # Which parts, in this order: tickets, times, sla, satisfaction, agents (default all).
+    sections: tuple[str, ...] = SECTIONS
+    # What a run covers: the last complete day, week or month (default: from the schedule).
+    period: Literal["day", "week", "month"] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
+            raise ValueError(f"letters, digits, '_', '.' and '-' only, got {value!r}")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one address is needed")
+        return tuple(_check_address(address) for address in value)
+
+    @field_validator("sections")
+    @classmethod
+    def _sections(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in SECTIONS]
+        if unknown or not value:
+            raise ValueError(f"expected some of {list(SECTIONS)}, got {list(value)!r}")
+        return value
+
+    @property
+    def report_period(self) -> str:
+        return self.period or parse_schedule(self.schedule).period
+
+
 class SchedulerSection(_Section):
     # Seconds between SLA sweeps (warnings, breaches, escalation, auto-close).
     sla_interval: Annotated[float, Field(gt=0)] = 60.0
@@ -453,6 +500,7 @@ class Config(_Section):
     scheduler: SchedulerSection = SchedulerSection()
     csat: CsatSection = CsatSection()
     web: WebSection = WebSection()
+    reports: tuple[ReportSection, ...] = ()
     # The rules half ([[rules]], [sla], [[agents]], …), validated by rules.config; set by
     # config_from_mapping from this file or [maild] rules_file.
     policy: SkipValidation[RulesConfig] = RulesConfig()
@@ -499,6 +547,15 @@ class Config(_Section):
         if problems:
             raise ValidationError.from_exception_data("Config", problems)
         return self
+
+    @field_validator("reports")
+    @classmethod
+    def _report_names(cls, value: tuple[ReportSection, ...]) -> tuple[ReportSection, ...]:
+        names = [report.name for report in value]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"name {name!r} is used by two reports")
+        return value
 
     def imap_account(self, name: str) -> ImapAccount | None:
         for account in self.imap:

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from maild.clock import Clock, SystemClock
 from maild.config import Config
 from maild.imap.poller import ImapPoller
+from maild.metrics import Metrics, database_levels
 from maild.pipeline.delivery import DeliveryResult, Outcome
 from maild.receiver.handler import IntakeHandler
 from maild.receiver.limits import ReceiverLimits
@@ -64,6 +65,8 @@ class Service:
         self.web: WebListener | None = None
         self.runtime: Runtime | None = None
         self.scheduler: Scheduler | None = None
+        # This service's own Prometheus registry (/metrics), made with the runtime.
+        self.metrics: Metrics | None = None
         self._stop = asyncio.Event()
         self._outbox_wake = asyncio.Event()
         self._outbox_stopping = False
@@ -77,17 +80,20 @@ class Service:
         loop = asyncio.get_running_loop()
         with Runtime.open(self.config, self.clock, transport=self._transport) as runtime:
             self.runtime = runtime
+            metrics = self.metrics = self._metrics(runtime)
+            runtime.intake.on_settled(metrics.settled)
             runtime.on_commit(lambda results: self._wake_outbox(loop, results))
             outbox_task = asyncio.create_task(self._outbox_loop(), name="outbox")
             self.scheduler = Scheduler(
                 runtime,
                 on_mail_queued=lambda: loop.call_soon_threadsafe(self._outbox_wake.set),
                 web_url=self.web_url,
+                on_sla_run=lambda run: metrics.sla_fired(run.sweep.warnings, run.sweep.breaches),
             ).start()
             try:
                 await self._start_listeners(runtime)
                 if self.config.web.listen:
-                    self.web = await start_web(self.config, runtime)
+                    self.web = await start_web(self.config, runtime, metrics=metrics.exposition)
                 self._start_pollers(runtime)
                 yield self
             finally:
@@ -102,6 +108,16 @@ class Service:
                 self._outbox_stopping = True
                 self._outbox_wake.set()
                 await outbox_task
+
+    def _metrics(self, runtime: Runtime) -> Metrics:
+        """The metrics of this service: a counter at 0 for each source it runs."""
+        smtp = self.config.smtp
+        sources = [
+            name for name, listen in (("smtp", smtp.listen), ("lmtp", smtp.lmtp_listen)) if listen
+        ]
+        if self.config.imap:
+            sources.append("imap")
+        return Metrics(sources=sources, levels=database_levels(runtime.engine))
 
     def web_url(self) -> str:
         """Where links to the web listener point: ``[web] public_url``, else the address

@@ -82,7 +82,7 @@ from storage.scratch import (
 
 if TYPE_CHECKING:
     from maild.runtime import Runtime
-    from maild.sla import AutoCloseReport, SweepReport
+    from maild.sla import AutoCloseReport, IdleReport, SweepReport
 
 __all__ = [
     "Changes",
@@ -486,12 +486,13 @@ class SweepTrial:
     auto_close: AutoCloseReport
     changes: Changes
     source: str
+    idle: IdleReport | None = None
 
 
 def simulate_sweep(config: Config, at: datetime) -> SweepTrial:
-    """The SLA sweep, auto-close and the surveys due, as the scheduler would run them at
-    ``at``."""
-    from maild.scheduler import sla_jobs, survey_job
+    """The SLA sweep, auto-close, the surveys due and the ``ticket.idle`` rules, as the
+    scheduler would run them at ``at``."""
+    from maild.scheduler import idle_job, sla_jobs, survey_job
 
     with Simulation(config, ManualClock(at)) as simulation:
         with simulation.runtime() as runtime:
@@ -499,4 +500,5 @@ def simulate_sweep(config: Config, at: datetime) -> SweepTrial:
             swept = sweep.run(at)
             closing = auto_close.run(at)
             survey_job(runtime).run(at)
-        return SweepTrial(at, swept, closing, simulation.changes(), simulation.source)
+            idle = idle_job(runtime).run(at)
+        return SweepTrial(at, swept, closing, simulation.changes(), simulation.source, idle)

@@ -119,11 +119,15 @@ class OutgoingAttachment:
     ``filename`` often comes from a customer's or agent's mail, so only its last path
     component is written, without controls; ``content_type`` is a bare ``type/subtype``
     (parameters are dropped), anything else is sent as ``application/octet-stream``.
+
+    ``content_id`` (``chart-1@maild``): an image the HTML shows (``<img src="cid:…">``)
+    rather than a file to save; it travels beside the HTML in ``multipart/related``.
     """
 
     filename: str
     content_type: str
     data: bytes
+    content_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,14 +215,19 @@ def compose(mail: OutgoingMail) -> bytes:
         lines.append(_unstructured(name, value))
     lines.append("MIME-Version: 1.0")
 
+    inline = [a for a in mail.attachments if a.content_id is not None]
+    files = [a for a in mail.attachments if a.content_id is None]
+    if inline and mail.html is None:
+        raise ValueError("inline images need an HTML part to show them")
     if mail.html is None:
         head, body = _text_part("plain", mail.text)
     else:
-        head, body = _multipart(
-            "alternative", [_text_part("plain", mail.text), _text_part("html", mail.html)]
-        )
-    if mail.attachments:
-        parts = [(head, body), *(_attachment_part(a) for a in mail.attachments)]
+        html = _text_part("html", mail.html)
+        if inline:
+            html = _multipart("related", [html, *(_inline_part(a) for a in inline)])
+        head, body = _multipart("alternative", [_text_part("plain", mail.text), html])
+    if files:
+        parts = [(head, body), *(_attachment_part(a) for a in files)]
         head, body = _multipart("mixed", parts)
     lines.extend(head)
     return (_CRLF.join(lines) + _CRLF + _CRLF).encode("ascii") + body
@@ -508,6 +517,23 @@ def _attachment_part(attachment: OutgoingAttachment) -> tuple[list[str], bytes]:
         "Content-Type: " + _content_type(attachment.content_type),
         "Content-Transfer-Encoding: base64",
         "Content-Disposition: attachment;" + _CRLF + _filename_param(attachment.filename),
+    ]
+    return head, base64.encodebytes(attachment.data).replace(b"\n", b"\r\n")
+
+
+_CONTENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}@[A-Za-z0-9.-]{1,253}")
+
+
+def _inline_part(attachment: OutgoingAttachment) -> tuple[list[str], bytes]:
+    """An image the HTML part refers to by ``cid:``: like a file, but inline, with its id."""
+    content_id = attachment.content_id or ""
+    if not _CONTENT_ID.fullmatch(content_id):
+        raise ValueError(f"malformed Content-ID {content_id!r}")
+    head = [
+        "Content-Type: " + _content_type(attachment.content_type),
+        "Content-Transfer-Encoding: base64",
+        f"Content-ID: <{content_id}>",
+        "Content-Disposition: inline;" + _CRLF + _filename_param(attachment.filename),
     ]
     return head, base64.encodebytes(attachment.data).replace(b"\n", b"\r\n")
 

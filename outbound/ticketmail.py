@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 class Audience(enum.StrEnum):
     CUSTOMER = "customer"  # the requester and accepted Cc: one message, To and Cc
     AGENT = "agent"  # an agent, a team address: one message each, their own thread
-    ADMIN = "admin"  # [maild] admins, about no ticket
+    ADMIN = "admin"  # [maild] admins and report recipients, about no ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,7 @@ KINDS: MappingProxyType[str, MailKind] = MappingProxyType(
         "sla_breach": _AGENT_NOTICE,
         "agent_error": MailKind(Audience.AGENT, "auto-replied"),
         "admin": MailKind(Audience.ADMIN, "auto-generated", skip_bouncing=False),
+        "report": MailKind(Audience.ADMIN, "auto-generated", skip_bouncing=False),
     }
 )
 """Which guards apply to which kind of mail: the one table of invariant 3."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +51,8 @@ from rules.sla import SlaPolicy, SlaTargets
 DEFAULT_PRIORITIES = ("urgent", "high", "medium", "low")
 STRATEGIES = ("round_robin", "least_busy", "skills")
 NOTIFY_SPECIAL = ("assignee", "team", "requester")
+STATUSES = ("new", "open", "pending", "resolved", "closed")
+"""A ticket's statuses (``storage.models.TicketStatus``, which ``rules/`` may not import)."""
 HOLIDAY_YEARS = range(2000, 2101)
 """Years for which ``holiday_country`` is expanded into dates."""
 
@@ -383,6 +385,7 @@ class When(_Model):
     headers: dict[str, TextMatch] = Field(default_factory=dict)
     category: tuple[str, ...] | None = None
     priority: tuple[str, ...] | None = None
+    status: tuple[str, ...] | None = None
     event: tuple[str, ...] | None = None
     vip: bool | None = None
     # A satisfaction rating (ticket.rated): "<=2", ">=4", "5", "bad".
@@ -419,10 +422,23 @@ class When(_Model):
                 raise ValueError(f"not a header name: {name!r}")
         return {name.lower(): match for name, match in value.items()}
 
-    @field_validator("category", "priority", "event", mode="before")
+    @field_validator("category", "priority", "status", "event", mode="before")
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return _as_tuple(value)
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("an empty status list never matches")
+        cleaned = tuple(item.strip().lower() for item in value)
+        for item in cleaned:
+            if item not in STATUSES:
+                raise ValueError(f"unknown status {item!r}: use one of {', '.join(STATUSES)}")
+        return cleaned
 
     @field_validator("category")
     @classmethod
@@ -586,14 +602,52 @@ class Then(_Model):
         return value
 
 
+class IdleFor(_Model):
+    """A rule's ``idle_for``: how long a ticket has had no message before the rule's
+    ``ticket.idle`` fires. A string (``"48h"``) is wall time; the table
+    ``{ after = "48h", business_hours = true }`` counts only ``[sla] business_hours`` in the
+    SLA timezone, minus holidays, as SLA targets do (``"24h"`` is then three 8-hour days)."""
+
+    after: Duration
+    business_hours: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"after": parse_duration(data)}
+        if isinstance(data, timedelta):
+            return {"after": data}
+        if not isinstance(data, Mapping | IdleFor):
+            raise ValueError(
+                'expected a duration like "48h", or a table like '
+                f'{{ after = "48h", business_hours = true }}, got {data!r}'
+            )
+        return data
+
+    def due(self, since: datetime, calendar: BusinessCalendar) -> datetime:
+        """When a ticket whose last message came at ``since`` has been idle this long."""
+        if self.business_hours and not calendar.continuous:
+            return calendar.add(since, self.after)
+        return since + self.after
+
+    def describe(self) -> str:
+        """``48h``, ``1h30m``, ``48h business``."""
+        hours, minutes = divmod(int(self.after.total_seconds() // 60), 60)
+        text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
+        return f"{text} business" if self.business_hours else text
+
+
 class Rule(_Model):
     """One ``[[rules]]`` entry. ``enabled = false`` keeps a rule out of the daemon while
-    ``maild rules test`` can still try it."""
+    ``maild rules test`` can still try it. ``idle_for`` belongs to (and is required by) a
+    rule whose event is ``ticket.idle``."""
 
     name: str
     enabled: bool = True
     when: When = When()
     then: Then = Then()
+    idle_for: IdleFor | None = None
 
     @field_validator("name")
     @classmethod
@@ -602,10 +656,39 @@ class Rule(_Model):
             raise ValueError("a rule needs a name")
         return value.strip()
 
+    @field_validator("idle_for", mode="wrap")
+    @classmethod
+    def _idle_for_named(cls, value: Any, handler: Any, info: ValidationInfo) -> Any:
+        """A bad ``idle_for`` says which rule it belongs to, not only its position."""
+        try:
+            return handler(value)
+        except ValidationError as error:
+            name = info.data.get("name")
+            if name is None:
+                raise
+            raise ValidationError.from_exception_data(
+                "Rule", [_named_problem(item, name) for item in error.errors()]
+            ) from None
+
     @cached_property
     def events(self) -> frozenset[str]:
         """The events the rule listens to (``ticket.created`` unless ``when.event`` says)."""
         return frozenset(self.when.event or (EventKind.CREATED.value,))
+
+
+def _named_problem(item: Any, rule: str) -> InitErrorDetails:
+    """A validation error of a rule's key, its message saying which rule."""
+    if item["type"] != "value_error":
+        return InitErrorDetails(
+            type=item["type"], loc=item["loc"], input=item["input"], ctx=item.get("ctx", {})
+        )
+    message = item["msg"].removeprefix("Value error, ")
+    return InitErrorDetails(
+        type="value_error",
+        loc=item["loc"],
+        input=item["input"],
+        ctx={"error": ValueError(f"rule {rule!r}: {message}")},
+    )
 
 
 # --------------------------------------------------------------------------- SLA
@@ -913,6 +996,15 @@ class RulesConfig(_Model):
         return tuple(rule for rule in self.rules if rule.enabled)
 
     @property
+    def idle_rules(self) -> tuple[Rule, ...]:
+        """The active rules the ``ticket.idle`` sweep fires, in file order."""
+        return tuple(
+            rule
+            for rule in self.active_rules
+            if rule.idle_for is not None and EventKind.IDLE.value in rule.events
+        )
+
+    @property
     def priorities(self) -> tuple[str, ...]:
         """The priorities the file was validated against, highest first."""
         return self._priorities
@@ -962,6 +1054,7 @@ def _cross_check(config: RulesConfig) -> list[tuple[tuple[str | int, ...], str, 
         if rule.name in names:
             problems.append((("rules", i, "name"), f"rule {rule.name!r} is listed twice", None))
         names.add(rule.name)
+        problems.extend(_idle_problems(i, rule))
         then = rule.then
         if then.assign is not None:
             if then.assign.agent is not None and then.assign.agent not in addresses:
@@ -997,6 +1090,32 @@ def _cross_check(config: RulesConfig) -> list[tuple[tuple[str | int, ...], str, 
                 (("rules", i, "then", "escalate"), "no [[escalation.tiers]] are configured", None)
             )
     return problems
+
+
+def _idle_problems(i: int, rule: Rule) -> list[tuple[tuple[str | int, ...], str, Any]]:
+    """``idle_for`` goes with ``event = "ticket.idle"``: required by an enabled rule that
+    names it, meaningless on any other."""
+    listens = EventKind.IDLE.value in rule.events
+    if listens and rule.idle_for is None and rule.enabled:
+        return [
+            (
+                ("rules", i, "idle_for"),
+                f"rule {rule.name!r} fires on ticket.idle: it needs idle_for, how long the "
+                'ticket has had no message (e.g. idle_for = "48h", or '
+                'idle_for = { after = "48h", business_hours = true })',
+                None,
+            )
+        ]
+    if not listens and rule.idle_for is not None:
+        return [
+            (
+                ("rules", i, "idle_for"),
+                f"rule {rule.name!r} has idle_for but does not fire on ticket.idle: "
+                'add when.event = "ticket.idle", or remove idle_for',
+                None,
+            )
+        ]
+    return []
 
 
 def load_rules(

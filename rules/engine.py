@@ -6,7 +6,8 @@ its conditions hold, and its actions carry the rule's name and those reasons, so
 pipeline can record each change as an event naming the rule (Mailman's rules and chains
 read the same way). Rules run in file order; a matching rule with ``stop = true`` ends the
 evaluation. A later rule sees the category, priority and tags set by earlier ones, so one
-rule can classify and the next route by category.
+rule can classify and the next route by category. A ``ticket.idle`` event is due for one
+rule (``Event.rule``, the sweep found its ``idle_for`` passed): only that rule runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC
 
 from rules.config import Rule, TextMatch, Then, When
 from rules.model import Action, ActionKind, Escalate, Event, TicketView
@@ -61,17 +63,29 @@ def explain(
                 RuleOutcome(rule.name, False, (f"event {kind} is not {_listing(rule.events)}",))
             )
             continue
+        if event.rule is not None and event.rule != rule.name:
+            outcomes.append(
+                RuleOutcome(rule.name, False, (f"{kind} is due for rule {event.rule!r} only",))
+            )
+            continue
         matched, reasons = _holds(rule.when, view, event)
         if not matched:
             outcomes.append(RuleOutcome(rule.name, False, tuple(reasons)))
             continue
-        reasons = [f"event is {kind}", *reasons]
+        reasons = [f"event is {kind}", *_idle_reason(rule, event), *reasons]
         actions = tuple(_actions(rule.name, rule.then, tuple(reasons)))
         outcomes.append(RuleOutcome(rule.name, True, tuple(reasons), actions, rule.then.stop))
         view = _apply(view, rule.then)
         if rule.then.stop:
             break
     return outcomes
+
+
+def _idle_reason(rule: Rule, event: Event) -> list[str]:
+    if event.idle_since is None or rule.idle_for is None:
+        return []
+    since = event.idle_since.astimezone(UTC)
+    return [f"no message since {since:%Y-%m-%d %H:%M} UTC (idle_for {rule.idle_for.describe()})"]
 
 
 # --------------------------------------------------------------------------- conditions
@@ -126,6 +140,14 @@ def _priority(when: When, ticket: TicketView, event: Event) -> Check | None:
     if ticket.priority in when.priority:
         return True, f"priority is {ticket.priority!r}"
     return False, f"priority {ticket.priority!r} is not {_listing(when.priority)}"
+
+
+def _status(when: When, ticket: TicketView, event: Event) -> Check | None:
+    if when.status is None:
+        return None
+    if ticket.status in when.status:
+        return True, f"status is {ticket.status!r}"
+    return False, f"status {ticket.status!r} is not {_listing(when.status)}"
 
 
 def _from(when: When, ticket: TicketView, event: Event) -> Check | None:
@@ -214,6 +236,7 @@ _CHECKS: tuple[Callable[[When, TicketView, Event], Check | None], ...] = (
     _vip,
     _category,
     _priority,
+    _status,
     _from,
     _to,
     _subject,

@@ -61,7 +61,9 @@ class TicketView:
 class Event:
     """What happened. A mail event carries the mail's sender, subject, reply text (``body``),
     headers (name/value pairs, as ``ParsedMail.headers``) and the mailbox it reached; an SLA
-    event names its target (``first_response`` / ``resolution``)."""
+    event names its target (``first_response`` / ``resolution``). A ``ticket.idle`` event is
+    due for one rule, whose ``idle_for`` has passed since ``idle_since`` (the ticket's last
+    message): ``rule`` names it, and no other rule runs."""
 
     kind: EventKind | str
     sender: str | None = None
@@ -71,6 +73,8 @@ class Event:
     mailbox: str | None = None
     sla_target: str | None = None
     rating: str | None = None  # ticket.rated: "1" … "5", "good" or "bad"
+    rule: str | None = None  # ticket.idle: the one rule it is due for
+    idle_since: datetime | None = None  # ticket.idle: the last message on the ticket
 
     def header_values(self, name: str) -> tuple[str, ...]:
         wanted = name.lower()

@@ -38,6 +38,7 @@ RECORD_COLUMNS = (
     "first_response_at",
     "resolved_at",
     "closed_at",
+    "resolved_assignee",
     "assigned_at",
     "sla_paused",
     "sla_fired",

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "imap": ("imap", "imap"),
     "db": ("db", "db"),
     "sla": ("sla", "sla"),
+    "report": ("report", "report"),
 }
 
 

@@ -2,8 +2,9 @@
 state) and ``maild sla sweep`` (fire what is due now: for cron, or a daemon-less setup).
 
 ``sla sweep --at`` a time still to come is a simulation (``maild.simulation``): the real
-sweep and auto-close on a scratch copy of the database, which prints what would fire and
-stores nothing. A time that has come fires for real, as the scheduler would have.
+sweep, auto-close and ``ticket.idle`` rules on a scratch copy of the database, which prints
+what would fire and stores nothing. A time that has come fires for real, as the scheduler
+would have.
 
 SLA durations are business time unless business hours are 24x7 without holidays, and read
 as such: ``72 h business``, not ``3 d`` (``maild.sla.sweep.sla_duration``)."""
@@ -26,7 +27,7 @@ from rules.sla import SlaState
 
 if TYPE_CHECKING:
     from maild.config import Config
-    from maild.sla import AutoCloseReport, SweepReport
+    from maild.sla import AutoCloseReport, IdleReport, SweepReport
 
 _STATE_WORDS = {
     SlaState.ON_TRACK: "on track",
@@ -149,9 +150,9 @@ def show(cli: CliContext, number: int, at: str | None, as_json: bool) -> None:
 @config_option
 @pass_cli
 def sweep(cli: CliContext, at: str | None, as_json: bool) -> None:
-    """Fire the SLA warnings and breaches that are due, auto-close resolved tickets and
-    queue the satisfaction surveys due, once. The mail goes out with the outbox (``maild
-    serve`` sends it).
+    """Fire the SLA warnings and breaches that are due, auto-close resolved tickets, queue
+    the satisfaction surveys due and fire the ticket.idle rules due, once. The mail goes out
+    with the outbox (``maild serve`` sends it).
 
     With --at a time still to come it is a simulation: the same sweep on a scratch copy of
     the database, which prints what would fire and what mail would go out, and stores and
@@ -175,7 +176,7 @@ def sweep(cli: CliContext, at: str | None, as_json: bool) -> None:
 
 def _sweep(config: Config, clock: Clock, as_json: bool) -> None:
     from maild.runtime import Runtime
-    from maild.scheduler import sla_jobs, survey_job
+    from maild.scheduler import idle_job, sla_jobs, survey_job
 
     with Runtime.open(config, clock) as runtime:
         sla_sweep, auto_close = sla_jobs(runtime)
@@ -183,7 +184,8 @@ def _sweep(config: Config, clock: Clock, as_json: bool) -> None:
         report = sla_sweep.run(now)
         closing = auto_close.run(now)
         surveys = survey_job(runtime).run(now)
-    result = _counts(report, closing)
+        idle = idle_job(runtime).run(now)
+    result = _counts(report, closing, idle)
     if as_json:
         echo_json({**result, "surveys_sent": surveys.sent, "simulated": False})
         return
@@ -192,16 +194,20 @@ def _sweep(config: Config, clock: Clock, as_json: bool) -> None:
         f"{report.fired} warnings/breaches fired in {report.seconds:.2f} s; "
         f"auto-close: {closing.warned} warned, {closing.closed} closed"
         + (f"; surveys: {surveys.sent} sent" if config.csat.enabled else "")
+        + (f"; idle rules: {idle.fired} fired" if config.policy.idle_rules else "")
     )
 
 
-def _counts(report: SweepReport, closing: AutoCloseReport) -> dict[str, Any]:
+def _counts(
+    report: SweepReport, closing: AutoCloseReport, idle: IdleReport | None
+) -> dict[str, Any]:
     return {
         "open_tickets": report.open_tickets,
         "due_tickets": report.due_tickets,
         "fired": report.fired,
         "auto_close_warned": closing.warned,
         "auto_closed": closing.closed,
+        "idle_rules_fired": idle.fired if idle is not None else 0,
         "seconds": round(report.seconds, 3),
     }
 
@@ -215,7 +221,7 @@ def _simulate(config: Config, at: datetime, as_json: bool) -> None:
         would = changes_json(changes, events=False)
         echo_json(
             {
-                **_counts(report, closing),
+                **_counts(report, closing, trial.idle),
                 "simulated": True,
                 "at": iso(at),
                 "simulated_on": trial.source,
@@ -232,6 +238,11 @@ def _simulate(config: Config, at: datetime, as_json: bool) -> None:
         f"{report.open_tickets} open tickets, {report.due_tickets} due: "
         f"{report.fired} warnings/breaches would fire; auto-close: {closing.warned} would be "
         f"warned, {closing.closed} closed"
+        + (
+            f"; idle rules: {trial.idle.fired} would fire"
+            if trial.idle is not None and config.policy.idle_rules
+            else ""
+        )
     )
     for event in changes.events:
         details = ", ".join(f"{key} {value}" for key, value in event.data.items() if value)

@@ -1,10 +1,11 @@
 """Storing an incoming mail on a ticket: the message row and its attachments, each
-attachment's bytes once by content. Shared by customer mail and agent mail."""
+attachment's bytes once by content, and the ticket's ``last_message_at`` (where a
+``ticket.idle`` period starts). Shared by customer mail and agent mail."""
 
 from __future__ import annotations
 
 from maild.pipeline.context import IntakeContext
-from storage import queries, tickets
+from storage import idle, queries, tickets
 from storage.models import MessageKind
 
 
@@ -47,5 +48,9 @@ def store_mail(
             }
         )
     tickets.insert_attachments(connection, rows)
+    # Automated mail (auto-replies, bounces, our own looped back) leaves the ticket idle;
+    # a ticket it opened is idle from its creation.
+    if kind != MessageKind.SYSTEM or context.created:
+        idle.message_stored(connection, ticket_id, context.now)
     context.message_row_id = message_id
     return message_id

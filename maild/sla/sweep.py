@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -42,6 +42,7 @@ from rules.escalation import next_tier
 from rules.model import Event, EventKind
 from rules.sla import Due, Kind, SlaStatus, Target, due_events, sla_status
 from storage.engine import is_sqlite, writer_engine
+from storage.models import stored_instant
 from storage.sla import SWEPT, sla_rows
 from storage.workflow import lock_ticket
 
@@ -50,21 +51,7 @@ log = logging.getLogger(__name__)
 SYSTEM = "system"
 _NO_KEYS: frozenset[tuple[str, str]] = frozenset()
 _EMPTY_JSON = (None, "[]", "null", "")
-_NAIVE_TEXT = len("2026-03-04 11:58:29.490496")
 _TARGET_LABELS = {Target.FIRST_RESPONSE: "first response", Target.RESOLUTION: "resolution"}
-
-
-def _instant(value: Any) -> datetime | None:
-    """A stored timestamp as an aware UTC datetime. SQLite keeps UTC as text without a
-    zone (``2026-03-04 11:58:29.490496``); naming the zone in the text parses ten times
-    faster than ``replace(tzinfo=...)`` afterwards."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        if len(value) <= _NAIVE_TEXT:
-            return datetime.fromisoformat(value + "+00:00")
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _json(value: Any) -> Any:
@@ -101,21 +88,21 @@ class _Row:
     def created_at(self) -> datetime | None:
         value = self._created
         if isinstance(value, str):
-            value = self._created = _instant(value)
+            value = self._created = stored_instant(value)
         return value
 
     @property
     def first_response_at(self) -> datetime | None:
         value = self._first
         if isinstance(value, str):
-            value = self._first = _instant(value)
+            value = self._first = stored_instant(value)
         return value
 
     @property
     def resolved_at(self) -> datetime | None:
         value = self._resolved
         if isinstance(value, str):
-            value = self._resolved = _instant(value)
+            value = self._resolved = stored_instant(value)
         return value
 
     @property
@@ -136,6 +123,9 @@ class SweepReport:
     """Warnings and breaches fired by this sweep (another sweep may have fired the rest)."""
     read_seconds: float
     seconds: float
+    warnings: int = 0
+    """Of ``fired``, the warnings (what ``/metrics`` counts apart from the breaches)."""
+    breaches: int = 0
 
 
 def human_duration(delta: timedelta) -> str:
@@ -232,10 +222,11 @@ class SlaSweep:
         policy = self._policy()
         count, due = self.find_due(now, policy)
         read_seconds = time.perf_counter() - started
-        fired = 0
+        warnings = breaches = 0
         for ticket_id, number in due:
             try:
-                fired += self.fire(ticket_id, now, policy)
+                warned, breached = self._fire(ticket_id, now, policy)
+                warnings, breaches = warnings + warned, breaches + breached
             except Exception:
                 log.exception(
                     "ticket #%s: SLA sweep failed; the next sweep tries again",
@@ -243,6 +234,7 @@ class SlaSweep:
                     extra={"ticket": number},
                 )
         seconds = time.perf_counter() - started
+        fired = warnings + breaches
         if due:
             log.info(
                 "SLA sweep: %d open tickets, %d due, %d fired in %.3f s",
@@ -251,16 +243,21 @@ class SlaSweep:
                 fired,
                 seconds,
             )
-        return SweepReport(count, len(due), fired, read_seconds, seconds)
+        return SweepReport(count, len(due), fired, read_seconds, seconds, warnings, breaches)
 
     def fire(self, ticket_id: int, now: datetime, policy: RulesConfig) -> int:
         """Fire what is due on one ticket in one transaction; how many fired (0 when
         another sweep got there first or the ticket changed meanwhile)."""
+        return sum(self._fire(ticket_id, now, policy))
+
+    def _fire(self, ticket_id: int, now: datetime, policy: RulesConfig) -> tuple[int, int]:
+        """:meth:`fire`, telling the warnings from the breaches (``/metrics`` counts them
+        apart)."""
         with self._writer.begin() as connection:
             lock_ticket(connection, ticket_id)
             record = load_ticket(connection, ticket_id)
             if record.status not in SWEPT:
-                return 0
+                return 0, 0
             status = sla_status(
                 record.rules_view(policy),
                 policy.sla_policy,
@@ -269,14 +266,15 @@ class SlaSweep:
                 record.fired,
             )
             if not status.due:
-                return 0
+                return 0, 0
             editor = TicketEditor(connection, record, now, SYSTEM)
             work = TicketWork(connection, policy, self._notifier, now)
             breached = {due.target for due in status.due if due.kind is Kind.BREACH}
             for due in status.due:
                 self._fire_one(work, editor, status, due, superseded=due.target in breached)
             editor.save()
-            return len(status.due)
+            breaches = sum(due.kind is Kind.BREACH for due in status.due)
+            return len(status.due) - breaches, breaches
 
     def _fire_one(
         self,

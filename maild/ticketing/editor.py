@@ -28,7 +28,7 @@ from storage.models import TicketStatus
 
 log = logging.getLogger(__name__)
 
-_REOPENED_CLEARS = ("resolved_at", "closed_at", "auto_close_warned_at")
+_REOPENED_CLEARS = ("resolved_at", "closed_at", "resolved_assignee", "auto_close_warned_at")
 
 
 class EventLog:
@@ -150,7 +150,8 @@ class TicketEditor:
 
         The one workflow rule: entering pending pauses the SLA clock and leaving it resumes
         the clock; resolving stamps ``resolved_at``, closing ``closed_at`` (and
-        ``resolved_at`` when it was never resolved); any other status clears both and the
+        ``resolved_at`` when it was never resolved) and each keeps who was assigned then,
+        whom reports credit; any other status clears both and the
         auto-close warning, so an open ticket carries nothing of a finished one.
         """
         record = self.record
@@ -167,10 +168,12 @@ class TicketEditor:
             self._set("sla_paused", paused)
         if status == TicketStatus.RESOLVED:
             self._set("resolved_at", self.now)
+            self._set("resolved_assignee", record.assignee)
         elif status == TicketStatus.CLOSED:
             self._set("closed_at", self.now)
             if record.resolved_at is None:
                 self._set("resolved_at", self.now)
+                self._set("resolved_assignee", record.assignee)
         else:
             for name in _REOPENED_CLEARS:
                 if getattr(record, name) is not None:

@@ -41,6 +41,7 @@ class TicketRecord:
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    resolved_assignee: str | None = None
     assigned_at: datetime | None = None
     sla_paused: list[list[int | None]] = field(default_factory=list)
     sla_fired: list[str] = field(default_factory=list)

@@ -1,2 +1,2 @@
 """The optional HTTP listener of ``maild serve`` (``[web] listen``): one-click survey
-ratings and a health check, on the daemon's own event loop."""
+ratings, a health check and Prometheus metrics, on the daemon's own event loop."""

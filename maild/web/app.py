@@ -1,10 +1,10 @@
-"""The web listener's application: survey links and ``/healthz``.
+"""The web listener's application: survey links, ``/healthz`` and ``/metrics``.
 
 A GET never records anything (mail scanners open every link): it shows the chosen rating
 with one button and an optional comment; the POST that button sends records it. The pages
 take nothing from the URL but the signed token and a rating of the survey's scale, and
 escape everything they show. Database work runs in a worker thread, off the event loop
-that also serves SMTP.
+that also serves SMTP: a scrape of ``/metrics`` reads the database too.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from maild.config import Config
 from maild.csat.links import survey_of_token
 from maild.csat.ratings import Verdict, record_rating, standing
 from maild.csat.surveys import LABELS
+from maild.metrics import CONTENT_TYPE
 from maild.ticketing.editor import TicketEditor
 from parsing.rating import SCALES
 from parsing.ticketref import format_ticket_tag
@@ -54,9 +55,11 @@ class RatingPages:
         *,
         fire: Callable[[TicketEditor, str], None] | None = None,
         health: Callable[[], str | None] | None = None,
+        metrics: Callable[[], bytes] | None = None,
     ) -> None:
         self._fire = fire
         self._health = health
+        self._metrics = metrics
         self._config = config
         self._sessions = sessions
         self._secret = secret
@@ -68,6 +71,7 @@ class RatingPages:
         application.add_routes(
             [
                 web.get("/healthz", self.health),
+                web.get("/metrics", self.metrics),
                 web.get("/csat/{token}/{rating}", self.show),
                 web.post("/csat/{token}", self.rate),
             ]
@@ -81,6 +85,16 @@ class RatingPages:
         if problem is not None:
             return web.Response(text=f"unhealthy: {problem}\n", status=503)
         return web.Response(text="ok\n")
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus's text format. The gauges are read from the database, in a worker
+        thread: a scrape must not stall the SMTP sessions on this loop."""
+        if self._metrics is None:
+            raise web.HTTPNotFound()
+        body = await self._in_thread(self._metrics)
+        return web.Response(
+            body=body, headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"}
+        )
 
     async def show(self, request: web.Request) -> web.Response:
         token, rating = request.match_info["token"], request.match_info["rating"].lower()
@@ -102,7 +116,9 @@ class RatingPages:
         token = request.match_info["token"]
         form = await request.post()
         rating = str(form.get("rating", "")).lower()
-        comment = str(form.get("comment", ""))
+        # Browsers send a textarea's line breaks as CRLF (the HTML form encoding); store
+        # them as mail-given comments are, with LF.
+        comment = str(form.get("comment", "")).replace("\r\n", "\n").replace("\r", "\n")
         survey_id = survey_of_token(self._secret, token)
         if survey_id is None:
             return self._page("unknown", status=404)

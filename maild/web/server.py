@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -37,8 +38,11 @@ def health(runtime: Runtime) -> str | None:
     return None if problem is None else f"the database does not answer: {problem}"
 
 
-async def start_web(config: Config, runtime: Runtime) -> WebListener:
-    """Serve the survey pages on ``[web] listen``."""
+async def start_web(
+    config: Config, runtime: Runtime, *, metrics: Callable[[], bytes] | None = None
+) -> WebListener:
+    """Serve the survey pages, ``/healthz`` and (given ``metrics``, which returns the
+    exposition) ``/metrics`` on ``[web] listen``."""
     fire = rated_rules(runtime.notifier)
     pages = RatingPages(
         config,
@@ -47,6 +51,7 @@ async def start_web(config: Config, runtime: Runtime) -> WebListener:
         runtime.clock.now,
         fire=lambda editor, rating: fire(editor, runtime.policy.current, rating),
         health=lambda: health(runtime),
+        metrics=metrics,
     )
     runner = web.AppRunner(pages.app(), access_log=None)
     await runner.setup()

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from outbound import outbox
-from storage import console, sla, surveys, threads, tickets
+from storage import console, idle, reports, sla, surveys, threads, tickets
 from storage.console import TicketQuery
 from storage.models import Participant, TicketStatus
 from tests.storage.conftest import AT, add_message, add_ticket
+
+WEEK = timedelta(days=7)
 
 
 def plan(engine: Engine, statement: Executable, params: dict[str, Any]) -> str:
@@ -146,6 +148,7 @@ HOT = [
         {"domain": "b", "since": AT, "kinds": ["acknowledgement"]},
     ),
     ("SLA sweep", sla._SLA_ROWS[False], {}),
+    ("idle sweep", idle._IDLE_ROWS, {"before": AT}),
     (
         "surveys due after resolution",
         surveys._DUE["resolved"],
@@ -158,7 +161,32 @@ HOT = [
     ),
     ("a ticket's survey", surveys._BY_TICKET, {"ticket_id": 7}),
     ("auto-close candidates", sla._RESOLVED_SINCE, {"since": AT}),
+    *(
+        (f"report: tickets by {stamp}", reports.tickets_query(stamp, AT, AT + WEEK), {})
+        for stamp in reports.STAMPS
+    ),
+    *(
+        (f"report: backlog {part}", query, {})
+        for part, query in zip(("open", "resolved later"), reports.backlog_queries(AT), strict=True)
+    ),
+    *(
+        (f"report: {kind} events", reports.events_query(kind, AT, AT + WEEK), {})
+        for kind in ("ticket.reopened", "sla.breached")
+    ),
+    ("report: ratings", reports.ratings_query(AT, AT + WEEK), {}),
 ]
+
+
+def test_idle_sweep_reads_quiet_open_tickets_by_status_and_last_message(engine: Engine) -> None:
+    """Not every open ticket (the SLA sweep's read), only those quiet since the cutoff."""
+    seed_tickets(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE tickets SET last_message_at = created_at"))
+    analyze(engine)
+    shown = plan(engine, idle._IDLE_ROWS, {"before": AT + timedelta(hours=1100)})
+    assert uses_an_index(engine, shown, ("ix_tickets_status_last_message_at",)), shown
+    if engine.dialect.name == "sqlite":
+        assert "(status=? AND last_message_at<?)" in shown, shown
 
 
 def full_scans(engine: Engine, shown: str) -> list[str]:

@@ -15,15 +15,21 @@ SLA, for tickets left open (``--status keep-open``): ``created_at`` and
 ``first_response_at`` come from the history, so the SLA computes as it would have; any
 warning or breach already due at the time of the import is marked fired without being
 sent (the ticket's ``sla_fired``), so the next sweep fires only what falls due after the
-import. Closed tickets are not swept at all.
+import. ``ticket.idle`` rules alike: one whose ``idle_for`` had passed since the ticket's last
+message by the time of the import is marked fired for that idle period (``idle_fired``).
+Closed tickets are not swept at all.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from maild.pipeline.context import IntakeContext
 from maild.pipeline.delivery import HistoryImport
 from maild.ticketing.editor import TicketEditor
+from rules.idle import fired_after, idle_due
 from rules.sla import sla_status
+from storage import idle
 from storage.models import MessageKind, TicketStatus
 
 ACTOR = "system"
@@ -105,6 +111,7 @@ class SettleHistory:
             )
             for due in status.due:
                 editor.mark_fired(due.target.value, due.kind.value)
+            settle_idle(context, ticket.id, max(history.started, context.now))
         if editor.changed:
             editor.save()
         else:
@@ -112,3 +119,19 @@ class SettleHistory:
                 context.connection, ticket.id, max(context.now, record.updated_at or context.now)
             )
         ticket.status = record.status
+
+
+def settle_idle(context: IntakeContext, ticket_id: int, at: datetime) -> None:
+    """Mark the ``ticket.idle`` rules already due at ``at`` as fired: an imported ticket
+    quiet for months must not set them all off at the next sweep."""
+    policy = context.policy
+    if not policy.idle_rules:
+        return
+    state = idle.idle_state(context.connection, ticket_id)
+    if state is None:
+        return
+    since = state.last_message_at
+    due = idle_due(policy.idle_rules, since, at, policy.sla.calendar, state.idle_fired)
+    if due:
+        fired = fired_after(state.idle_fired, since, due)
+        idle.set_idle_fired(context.connection, ticket_id, fired)
