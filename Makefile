@@ -28,6 +28,7 @@ BENCH_ARGS ?=
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.sla_sweep
+	$(BIN)/python -m bench.webhooks
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -32,12 +32,14 @@ from maild.automation.rated import rated_rules
 from maild.automation.steps.apply_rules import ApplyRules
 from maild.config import Config
 from maild.csat.reply_step import RatingReply
+from maild.kb.holder import KnowledgeBase
 from maild.pipeline.acknowledge import Acknowledger
 from maild.pipeline.driver import Chains
 from maild.pipeline.mailboxes import MailboxDirectory
 from maild.pipeline.steps import Step
 from maild.pipeline.steps.accept_cc import AcceptCc
 from maild.pipeline.steps.acknowledge import Acknowledge
+from maild.pipeline.steps.announce import AnnounceMail
 from maild.pipeline.steps.bounce import MatchBounce
 from maild.pipeline.steps.classify import ClassifyAutomated
 from maild.pipeline.steps.deduplicate import Deduplicate
@@ -46,6 +48,7 @@ from maild.pipeline.steps.follow_up_closed import FollowUpClosed
 from maild.pipeline.steps.history import HistoryAgents, SettleHistory
 from maild.pipeline.steps.index_text import IndexText
 from maild.pipeline.steps.join_thread import JoinThread
+from maild.pipeline.steps.limit_new_tickets import LimitNewTickets
 from maild.pipeline.steps.note_address import RefuseStrangerNotes
 from maild.pipeline.steps.notify_agents import NotifyAgents
 from maild.pipeline.steps.open_ticket import OpenTicket
@@ -75,6 +78,7 @@ def customer_chain(
     mailboxes: MailboxDirectory,
     renderer: TemplateRenderer,
     notifier: Notifier | None,
+    kb: KnowledgeBase | None = None,
 ) -> tuple[Step, ...]:
     """Mail from anyone but a trusted agent: customers, strangers, automated mail. Without
     a notifier (tests of the storing steps alone) no rules run and nobody is told."""
@@ -88,6 +92,8 @@ def customer_chain(
         # A rating by reply to our survey: before a closed ticket's follow-up would open.
         RatingReply(rated_rules(notifier) if notifier is not None else None),
         FollowUpClosed(config),
+        # Past a sender's hourly share of new tickets: their newest open ticket instead.
+        LimitNewTickets(config, renderer),
         OpenTicket(config),
         JoinThread(config, mailboxes),
         AcceptCc(config, mailboxes),
@@ -95,9 +101,10 @@ def customer_chain(
         StoreMessage(),
         RecordParents(),
         IndexText(),
-        Acknowledge(Acknowledger(config, renderer)),
+        Acknowledge(Acknowledger(config, renderer, kb)),
         *telling,
         SettleHistory(),  # imported history only: its status, first response and SLA
+        AnnounceMail(),  # to webhooks: a new ticket or a customer's reply
         RecordEvents(),
     )
 
@@ -128,11 +135,13 @@ def intake_chains(
     mailboxes: MailboxDirectory,
     renderer: TemplateRenderer,
     notifier: Notifier | None = None,
+    kb: KnowledgeBase | None = None,
 ) -> Chains:
     """The chains :class:`~maild.pipeline.driver.Pipeline` runs. Without a notifier agents'
-    mail takes the customer chain as well (nothing would carry out its commands)."""
+    mail takes the customer chain as well (nothing would carry out its commands). ``kb``:
+    the knowledge base whose articles the acknowledgement suggests."""
     return Chains(
         first=first_chain(config, mailboxes),
-        customer=customer_chain(config, mailboxes, renderer, notifier),
+        customer=customer_chain(config, mailboxes, renderer, notifier, kb),
         agent=agent_chain(config, mailboxes, renderer, notifier) if notifier else (),
     )

@@ -140,6 +140,8 @@ class MaildSection(_Section):
     # made once in <data_dir>/secret. Several instances must share the variable.
     secret_env: str = "MAILD_SECRET"
     log_level: str = "INFO"
+    # "text" for a terminal, "json" (one object per line) for journald or Loki.
+    log_format: str = "text"
     # The rules, SLA, agents and teams may live in a file of their own; a running daemon
     # reloads it when it changes.
     rules_file: Path | None = None
@@ -185,6 +187,13 @@ class MaildSection(_Section):
         if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
         return value.upper()
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value not in ("text", "json"):
+            raise ValueError(f"must be 'text' or 'json', got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _default_priority_known(self) -> MaildSection:
@@ -398,11 +407,84 @@ class ReportSection(_Section):
         return self.period or parse_schedule(self.schedule).period
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+WEBHOOK_EVENTS = (
+    "ticket.created",
+    "ticket.customer_replied",
+    "ticket.agent_replied",
+    "ticket.assigned",
+    "ticket.status_changed",
+    "ticket.merged",
+    "sla.warning",
+    "sla.breached",
+    "ticket.rated",
+)
+"""The events a ``[[webhooks]]`` entry can subscribe to (``maild.webhooks``)."""
+
+
+class WebhookConfig(_Section):
+    """A ``[[webhooks]]`` entry: ticket events POSTed to ``url``, signed with the secret in
+    the environment variable ``secret_env`` (``maild.webhooks``)."""
+
+    name: str
+    # http:// or https:// address the events are POSTed to.
+    url: str
+    # Some of maild.webhooks.EVENTS.
+    events: tuple[str, ...]
+    # The environment variable holding the Standard Webhooks secret, "whsec_" + base64.
+    secret_env: str
+    # Send the subject, the new text of mail and rating comments too (customer data).
+    include_text: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
+            raise ValueError(f"letters, digits, '_', '.' and '-' only, got {value!r}")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip()
+        if not re.match(r"^https?://[^\s/?#]+(/[^\s]*)?$", value, re.IGNORECASE):
+            raise ValueError(f"expected an http:// or https:// address, got {value!r}")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [event for event in value if event not in WEBHOOK_EVENTS]
+        if unknown or not value:
+            raise ValueError(f"expected some of {list(WEBHOOK_EVENTS)}, got {list(value)!r}")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env(cls, value: str) -> str:
+        if not _ENV_NAME.match(value):
+            raise ValueError(f"expected the name of an environment variable, got {value!r}")
+        return value
+
+
 class SchedulerSection(_Section):
     # Seconds between SLA sweeps (warnings, breaches, escalation, auto-close).
     sla_interval: Annotated[float, Field(gt=0)] = 60.0
-    # Seconds between checks whether the rules file changed.
+    # Seconds between checks whether the rules file or the [kb] dir articles changed.
     reload_interval: Annotated[float, Field(gt=0)] = 5.0
+
+
+class KbSection(_Section):
+    """Knowledge-base articles suggested in the acknowledgement of a new ticket (maild.kb)."""
+
+    # A folder of Markdown articles with YAML front matter (title, tags, url); unset: none.
+    dir: Path | None = None
+    # At most this many articles in one acknowledgement (0: none).
+    max_suggestions: Annotated[int, Field(ge=0, le=10)] = 3
+    # The relevance an article needs: about how many distinctive words of its title and
+    # tags the mail must share with it (see maild/kb/suggest.py).
+    min_score: Annotated[float, Field(ge=0)] = 1.5
 
 
 class IntakeSection(_Section):
@@ -410,6 +492,33 @@ class IntakeSection(_Section):
     # MIME nesting deeper than this (multipart and message/rfc822 parts inside each other)
     # is quarantined before the parser recurses into it; no mail client writes 30 levels.
     max_mime_depth: Annotated[int, Field(ge=1, le=100)] = 30
+
+
+class LimitsSection(_Section):
+    """The limit on floods of new tickets (live intake only; ``maild import`` is never
+    limited)."""
+
+    # New tickets one sender (lower case, sub-address removed) may open per hour; past it
+    # their mail is stored on their newest open ticket, unacknowledged, and the admins are
+    # told once per sender and hour. 0 is off.
+    new_tickets_per_sender_per_hour: Annotated[int, Field(ge=0)] = 10
+    # Senders never limited: addresses, or "@domain" for a whole domain. Configured agents
+    # are never limited either.
+    exempt: tuple[str, ...] = ()
+
+    @field_validator("exempt")
+    @classmethod
+    def _exempt(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        checked = []
+        for item in value:
+            item = item.strip()
+            if item.startswith("@"):
+                if not _is_host(item[1:]):
+                    raise ValueError(f"not an address or '@domain': {item!r}")
+                checked.append(item.lower())
+            else:
+                checked.append(_check_address(item))
+        return tuple(checked)
 
 
 # Servers end an IDLE after 30 minutes (RFC 2177 asks clients to renew it before 29).
@@ -438,6 +547,10 @@ class ImapAccount(_Section):
     timeout: Annotated[float, Field(gt=0)] = 60.0
     reconnect_delay: Annotated[float, Field(gt=0)] = 1.0
     reconnect_max_delay: Annotated[float, Field(gt=0)] = 300.0
+    # Seconds an instance holds the account once it took or renewed it (renewed every third
+    # of it): several instances on one database read an account one at a time, and another
+    # takes over this long after the reader died (at once after a clean stop).
+    lease: Annotated[float, Field(gt=0)] = 120.0
 
     _mailbox = field_validator("mailbox")(classmethod(lambda cls, v: _check_address(v)))
 
@@ -495,12 +608,15 @@ class Config(_Section):
     smtp: SmtpSection = SmtpSection()
     outbound: OutboundSection = OutboundSection()
     intake: IntakeSection = IntakeSection()
+    limits: LimitsSection = LimitsSection()
     imap: tuple[ImapAccount, ...] = ()
     trust: TrustSection = TrustSection()
     scheduler: SchedulerSection = SchedulerSection()
     csat: CsatSection = CsatSection()
     web: WebSection = WebSection()
+    kb: KbSection = KbSection()
     reports: tuple[ReportSection, ...] = ()
+    webhooks: tuple[WebhookConfig, ...] = ()
     # The rules half ([[rules]], [sla], [[agents]], …), validated by rules.config; set by
     # config_from_mapping from this file or [maild] rules_file.
     policy: SkipValidation[RulesConfig] = RulesConfig()
@@ -547,6 +663,15 @@ class Config(_Section):
         if problems:
             raise ValidationError.from_exception_data("Config", problems)
         return self
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhook_names(cls, value: tuple[WebhookConfig, ...]) -> tuple[WebhookConfig, ...]:
+        names = [webhook.name for webhook in value]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"name {name!r} is used by two webhooks")
+        return value
 
     @field_validator("reports")
     @classmethod
@@ -622,9 +747,9 @@ def format_validation_error(error: ValidationError) -> str:
 
 
 def config_from_mapping(data: dict[str, Any], *, base_dir: Path | None = None) -> Config:
-    """Validate ``data``; a relative ``data_dir`` or ``rules_file`` is taken relative to
-    ``base_dir``. The rules keys are validated by ``rules.config``, from ``data`` and from
-    the rules file when ``[maild] rules_file`` names one."""
+    """Validate ``data``; a relative ``data_dir``, ``rules_file`` or ``[kb] dir`` is taken
+    relative to ``base_dir``. The rules keys are validated by ``rules.config``, from ``data``
+    and from the rules file when ``[maild] rules_file`` names one."""
     main = {key: value for key, value in data.items() if key not in RULES_KEYS}
     rules_data = {key: value for key, value in data.items() if key in RULES_KEYS}
     try:
@@ -637,6 +762,10 @@ def config_from_mapping(data: dict[str, Any], *, base_dir: Path | None = None) -
     if base_dir is not None and maild.rules_file is not None and not maild.rules_file.is_absolute():
         maild = maild.model_copy(update={"rules_file": base_dir / maild.rules_file})
     config = config.model_copy(update={"maild": maild})
+    kb_dir = config.kb.dir
+    if base_dir is not None and kb_dir is not None and not kb_dir.is_absolute():
+        kb = config.kb.model_copy(update={"dir": base_dir / kb_dir})
+        config = config.model_copy(update={"kb": kb})
     if maild.rules_file is not None:
         from_file = read_rules_file(maild.rules_file)
         both = sorted(set(from_file) & set(rules_data))

@@ -36,6 +36,9 @@ TEMPORARY_FAILURE = "temporary_failure"
 ERROR = "error"
 """The outcome of a message intake failed on unexpectedly (the source got a ``451`` too)."""
 OUTCOMES = (*(outcome.value for outcome in Outcome), TEMPORARY_FAILURE)
+WEBHOOK_OUTCOMES = ("delivered", "failed", "dead")
+"""What became of a webhook delivery attempt: delivered, failed (tried again later), dead
+(the last attempt failed: given up)."""
 """The outcomes each source's counter starts with at 0 (``error`` appears when it happens)."""
 
 # From a few milliseconds (one message, an idle writer) to the tens of seconds a
@@ -59,7 +62,11 @@ class Metrics:
     time (None: no database gauges)."""
 
     def __init__(
-        self, *, sources: Iterable[str] = (), levels: Callable[[], Levels] | None = None
+        self,
+        *,
+        sources: Iterable[str] = (),
+        levels: Callable[[], Levels] | None = None,
+        webhooks: Iterable[str] = (),
     ) -> None:
         self.registry = CollectorRegistry()
         self.messages = Counter(
@@ -81,6 +88,16 @@ class Metrics:
         self.sla_breaches = Counter(
             "maild_sla_breaches", "SLA breaches the sweep fired.", registry=self.registry
         )
+        self.webhook_deliveries = Counter(
+            "maild_webhook_deliveries",
+            "Webhook delivery attempts, by [[webhooks]] name and outcome (delivered; failed, "
+            "tried again later; dead, given up).",
+            ["webhook", "outcome"],
+            registry=self.registry,
+        )
+        for name in webhooks:
+            for webhook_outcome in WEBHOOK_OUTCOMES:
+                self.webhook_deliveries.labels(name, webhook_outcome)
         for source in sources:
             self.intake_seconds.labels(source)
             for outcome in OUTCOMES:
@@ -101,6 +118,10 @@ class Metrics:
         """Count what one SLA sweep fired."""
         self.sla_warnings.inc(warnings)
         self.sla_breaches.inc(breaches)
+
+    def webhook_attempt(self, webhook: str, outcome: str) -> None:
+        """Count one webhook delivery attempt (the worker calls it, on the event loop)."""
+        self.webhook_deliveries.labels(webhook, outcome).inc()
 
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes. Reads the database: call it off the event

@@ -19,6 +19,7 @@ from maild.chains import intake_chains
 from maild.clock import Clock, SystemClock
 from maild.config import Config
 from maild.database import open_engine
+from maild.kb.holder import KnowledgeBase
 from maild.pipeline.delivery import Delivery, DeliveryResult
 from maild.pipeline.driver import Pipeline
 from maild.pipeline.intake import IntakeService
@@ -64,6 +65,8 @@ class Runtime:
     notifier: Notifier
     renderer: TemplateRenderer
     _commit_listeners: list[Callable[[list[DeliveryResult]], None]] = field(default_factory=list)
+    # The knowledge base the acknowledgement suggests articles from ([kb] dir), if any.
+    kb: KnowledgeBase | None = None
 
     def on_commit(self, listener: Callable[[list[DeliveryResult]], None]) -> None:
         """Call ``listener`` (from the writer thread) after every committed group."""
@@ -99,9 +102,12 @@ class Runtime:
             mailboxes = MailboxDirectory(config.mailboxes, config.maild.note_address)
             renderer = TemplateRenderer(config.outbound.templates_dir)
             policy = PolicyHolder(config)
+            kb = KnowledgeBase.configured(config.kb)
             notifier = Notifier(config, renderer)
             pipeline = Pipeline(
-                intake_chains(config, mailboxes, renderer, notifier), clock, lambda: policy.current
+                intake_chains(config, mailboxes, renderer, notifier, kb),
+                clock,
+                lambda: policy.current,
             )
             listeners: list[Callable[[list[DeliveryResult]], None]] = []
             writer = GroupCommitWriter(
@@ -129,6 +135,7 @@ class Runtime:
                 notifier=notifier,
                 renderer=renderer,
                 _commit_listeners=listeners,
+                kb=kb,
             )
             writer.start()
             try:

@@ -1,8 +1,8 @@
 """The periodic jobs inside ``maild serve``, run by APScheduler: the SLA sweep with
 auto-close, the satisfaction surveys due and the ``ticket.idle`` rules every ``[scheduler]
-sla_interval``, the rules-file check every ``reload_interval``, and each ``[[reports]]`` at
-its schedule (in ``[sla] timezone``; a run missed while the daemon was down is not caught
-up: ``maild report`` prints that period).
+sla_interval``, the rules-file and ``[kb] dir`` checks every ``reload_interval``, and each
+``[[reports]]`` at its schedule (in ``[sla] timezone``; a run missed while the daemon was
+down is not caught up: ``maild report`` prints that period).
 
 Every job reads the time from the injected clock (``Runtime.clock``); APScheduler only
 decides *when* a job runs. Each job runs in the scheduler's thread pool, never overlaps
@@ -115,7 +115,7 @@ class Scheduler:
             self._scheduled_sla, "interval", seconds=scheduler.sla_interval, id=SLA_JOB
         )
         self._scheduler.add_job(
-            self._scheduled_rules, "interval", seconds=scheduler.reload_interval, id=RULES_JOB
+            self.check_files, "interval", seconds=scheduler.reload_interval, id=RULES_JOB
         )
         self._reports = ReportMailer(runtime.engine, runtime.config, runtime.renderer)
         timezone = runtime.config.policy.sla.timezone
@@ -190,8 +190,16 @@ class Scheduler:
         except Exception:
             log.exception("SLA sweep failed; the next one tries again")
 
-    def _scheduled_rules(self) -> None:
+    def check_files(self) -> None:
+        """Reload the rules file and the knowledge base where they changed: every
+        ``reload_interval``, and at once on SIGHUP (``Service.reload``). Safe from any
+        thread; a failure is logged and what was in force stays."""
         try:
             check_rules(self._runtime)  # reloads a changed file, mails admins a bad one
         except Exception:
             log.exception("rules check failed; the rules in force stay")
+        if self._runtime.kb is not None:
+            try:
+                self._runtime.kb.check()  # reloads the knowledge base's changed articles
+            except Exception:
+                log.exception("knowledge base check failed; the articles in force stay")

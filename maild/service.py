@@ -1,9 +1,19 @@
-"""``maild serve``: the receivers, the IMAP pollers, the writer, the outbox worker and the
-scheduler (SLA sweep, auto-close, rules reload), with a clean shutdown.
+"""``maild serve``: the receivers, the IMAP pollers, the writer, the outbox worker, the
+webhook worker and the scheduler (SLA sweep, auto-close, rules reload), with a clean
+shutdown.
 
 SIGTERM/SIGINT: stop listening, let every message already in DATA reach its commit and its
 ``250``, close the remaining connections, let each IMAP poller commit and move the group it
 has in hand, store whatever is still queued, then exit 0.
+
+SIGHUP: read the rules file, the template folders and the knowledge base again, at once
+(the scheduler looks for changed files every ``reload_interval`` anyway); connections and
+messages in flight are not touched.
+
+Under systemd (``Type=notify``, ``contrib/systemd/maild.service``) ``serve_forever`` says
+``READY=1`` once every listener answers, ``RELOADING=1``/``READY=1`` around a SIGHUP reload
+and ``STOPPING=1`` when shutdown begins, and pets the watchdog from the event loop: a stuck
+loop, or an intake writer that has died, stops the pets and systemd restarts the daemon.
 """
 
 from __future__ import annotations
@@ -25,9 +35,13 @@ from maild.receiver.limits import ReceiverLimits
 from maild.receiver.server import Listener, start_listener
 from maild.runtime import Runtime
 from maild.scheduler import Scheduler, SlaRun
+from maild.systemd import SdNotify, pet_watchdog, reloading
 from maild.web.server import WebListener, start_web
+from maild.webhooks.endpoints import endpoints as webhook_endpoints
+from maild.webhooks.runner import WebhookRunner
 from outbound.outbox import FlushReport
 from outbound.transport import Transport
+from outbound.webhooks import WebhookReport, WebhookWorker
 
 log = logging.getLogger(__name__)
 
@@ -67,23 +81,59 @@ class Service:
         self.scheduler: Scheduler | None = None
         # This service's own Prometheus registry (/metrics), made with the runtime.
         self.metrics: Metrics | None = None
+        # The [[webhooks]] worker, when any is configured.
+        self.webhooks: WebhookRunner | None = None
         self._stop = asyncio.Event()
         self._outbox_wake = asyncio.Event()
         self._outbox_stopping = False
+        self._reload_wanted = asyncio.Event()
 
     def request_stop(self) -> None:
         self._stop.set()
+
+    def request_reload(self) -> None:
+        """Reload soon, from the event loop's reload task (what SIGHUP does)."""
+        self._reload_wanted.set()
+
+    def reload(self) -> None:
+        """Read the rules file, the template folders and the knowledge base again now.
+        Nothing else changes: connections stay open, a message in progress keeps the rules
+        it started with, and a file that does not load leaves what was in force (a bad
+        rules file is mailed to the admins, as when the scheduler finds it)."""
+        assert self.runtime is not None and self.scheduler is not None, "not running"
+        log.info("reloading the rules file, templates and knowledge base")
+        self.runtime.renderer.reload()
+        self.scheduler.check_files()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Service]:
         """Start everything; on exit shut down in the order that loses nothing."""
         loop = asyncio.get_running_loop()
+        # Before anything starts: a webhook secret missing from the environment is a
+        # configuration error (ConfigError, naming its key).
+        endpoints = webhook_endpoints(self.config)
         with Runtime.open(self.config, self.clock, transport=self._transport) as runtime:
             self.runtime = runtime
             metrics = self.metrics = self._metrics(runtime)
             runtime.intake.on_settled(metrics.settled)
             runtime.on_commit(lambda results: self._wake_outbox(loop, results))
             outbox_task = asyncio.create_task(self._outbox_loop(), name="outbox")
+            if endpoints:
+                # Retried and given up on as the outbox does, at the same times.
+                worker = WebhookWorker(
+                    runtime.engine,
+                    endpoints,
+                    runtime.clock.now,
+                    retry=runtime.outbox.retry,
+                    lease=runtime.outbox.lease,
+                    on_outcome=metrics.webhook_attempt,
+                )
+                webhooks = self.webhooks = WebhookRunner(
+                    worker,
+                    interval=self.config.outbound.flush_interval,
+                    gather=self._outbox_gather,
+                ).start()
+                runtime.on_commit(lambda _results: webhooks.wake())
             self.scheduler = Scheduler(
                 runtime,
                 on_mail_queued=lambda: loop.call_soon_threadsafe(self._outbox_wake.set),
@@ -108,6 +158,8 @@ class Service:
                 self._outbox_stopping = True
                 self._outbox_wake.set()
                 await outbox_task
+                if self.webhooks is not None:
+                    await self.webhooks.stop()
 
     def _metrics(self, runtime: Runtime) -> Metrics:
         """The metrics of this service: a counter at 0 for each source it runs."""
@@ -117,7 +169,11 @@ class Service:
         ]
         if self.config.imap:
             sources.append("imap")
-        return Metrics(sources=sources, levels=database_levels(runtime.engine))
+        return Metrics(
+            sources=sources,
+            levels=database_levels(runtime.engine),
+            webhooks=[hook.name for hook in self.config.webhooks],
+        )
 
     def web_url(self) -> str:
         """Where links to the web listener point: ``[web] public_url``, else the address
@@ -143,19 +199,62 @@ class Service:
         with self._flush_lock:
             return self.runtime.outbox.flush()
 
-    async def serve_forever(self) -> None:
+    def flush_webhooks(self) -> WebhookReport:
+        """Send the webhook deliveries due now, and return once each was delivered, failed
+        or given up. Safe from any thread; a flush in progress finishes first."""
+        assert self.webhooks is not None, "no webhooks are configured"
+        return self.webhooks.flush_threadsafe()
+
+    async def serve_forever(self, systemd: SdNotify | None = None) -> None:
+        """Run until SIGTERM/SIGINT, reloading on SIGHUP; tell ``systemd`` (default: the
+        one ``$NOTIFY_SOCKET`` names, if any) how it goes."""
         loop = asyncio.get_running_loop()
+        systemd = systemd or SdNotify.from_environment()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
-        async with self.running():
-            sources = [f"{n} on port {lst.port}" for n, lst in self.listeners.items()]
-            sources.extend(f"imap {poller.name}" for poller in self.pollers)
-            if self.web is not None:
-                sources.append(f"web on port {self.web.port}")
-            log.info("maild serving: %s", ", ".join(sources) or "no listeners")
-            await self._stop.wait()
-            log.info("stopping: no new connections, finishing messages in flight")
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        watchdog = asyncio.create_task(pet_watchdog(systemd, self._healthy), name="watchdog")
+        try:
+            async with self.running():
+                sources = [f"{n} on port {lst.port}" for n, lst in self.listeners.items()]
+                sources.extend(f"imap {poller.name}" for poller in self.pollers)
+                if self.web is not None:
+                    sources.append(f"web on port {self.web.port}")
+                status = f"STATUS=serving: {', '.join(sources) or 'no listeners'}"
+                reloads = asyncio.create_task(self._reload_loop(systemd, status), name="reload")
+                log.info("maild serving: %s", ", ".join(sources) or "no listeners")
+                systemd.send("READY=1", status)
+                await self._stop.wait()
+                systemd.send("STOPPING=1", "STATUS=stopping: finishing messages in flight")
+                log.info("stopping: no new connections, finishing messages in flight")
+                self._reload_wanted.set()
+                await reloads  # a reload in progress finishes before the shutdown
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
         log.info("maild stopped")
+
+    def _healthy(self) -> bool:
+        """Whether the watchdog is petted: not once the intake writer has died (every
+        message would get 451 until a restart), unless the daemon is stopping anyway."""
+        runtime = self.runtime
+        return runtime is None or runtime.writer.alive or self._stop.is_set()
+
+    async def _reload_loop(self, systemd: SdNotify, status: str) -> None:
+        """One reload per wake (several SIGHUPs during a reload make one more), until the
+        service stops."""
+        while True:
+            await self._reload_wanted.wait()
+            self._reload_wanted.clear()
+            if self._stop.is_set():
+                return
+            systemd.send(*reloading(), "STATUS=reloading rules, templates, knowledge base")
+            try:
+                await asyncio.to_thread(self.reload)
+            except Exception:
+                log.exception("reload failed; what was in force stays")
+            systemd.send("READY=1", status)
 
     async def _start_listeners(self, runtime: Runtime) -> None:
         smtp = self.config.smtp

@@ -38,6 +38,7 @@ from storage.models import OutboxMessage, OutboxStatus, Ticket
 __all__ = [
     "FlushReport",
     "OutboxWorker",
+    "RetryPolicy",
     "automatic_sent_since",
     "automatic_sent_to_domain_since",
     "default_backoff",
@@ -55,6 +56,23 @@ _MAX_ERROR_CHARS = 2000
 def default_backoff(attempt: int) -> timedelta:
     """Wait after failed attempt ``attempt`` (1-based): 1 min, 2, 4, … at most 6 h."""
     return min(timedelta(minutes=1) * 2 ** max(0, min(attempt - 1, 16)), timedelta(hours=6))
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When to try again after a failed attempt, and when to give up: the outbox's, and
+    the webhooks' (``outbound.webhooks``) which take the outbox's on purpose, so that a
+    change here changes both."""
+
+    max_attempts: int = 8
+    backoff: Callable[[int], timedelta] = default_backoff
+
+    def next_attempt(self, attempts: int, since: datetime, now: datetime) -> datetime | None:
+        """After failed attempt number ``attempts`` (1-based) of a series that began at
+        ``since``: when to try again, or None to give up (park the row as dead)."""
+        if attempts >= self.max_attempts:
+            return None
+        return now + self.backoff(attempts)
 
 
 _INSERT = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id)
@@ -240,6 +258,7 @@ class _Claimed:
     recipients: tuple[str, ...]
     raw: bytes
     attempts: int  # counting the one about to be made
+    created_at: datetime
     ticket_number: int | None = None  # what logs name: the number an operator knows
 
 
@@ -278,9 +297,8 @@ class OutboxWorker:
         self._sessions = session_factory
         self._transport = transport
         self._now = now
-        self._max_attempts = max_attempts
-        self._backoff = backoff
-        self._lease = lease
+        self.retry = RetryPolicy(max_attempts, backoff)
+        self.lease = lease
         self._batch_size = batch_size
         self._max_rounds = max_rounds
 
@@ -322,6 +340,7 @@ class OutboxWorker:
                     OutboxMessage.recipients,
                     OutboxMessage.raw,
                     OutboxMessage.attempts,
+                    OutboxMessage.created_at,
                     _TICKET_NUMBER,
                 )
                 .where(
@@ -337,7 +356,7 @@ class OutboxWorker:
             session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_([row.id for row in rows]))
-                .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + self._lease)
+                .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + self.lease)
                 .execution_options(synchronize_session=False)
             )
         batch = [
@@ -350,6 +369,7 @@ class OutboxWorker:
                 recipients=tuple(row.recipients),
                 raw=row.raw,
                 attempts=row.attempts + 1,
+                created_at=row.created_at,
                 ticket_number=row.ticket_number,
             )
             for row in rows
@@ -359,7 +379,7 @@ class OutboxWorker:
     def _deliver(self, batch: list[_Claimed], claimed_at: datetime) -> tuple[list[_Outcome], bool]:
         """Send each claimed row; the outcomes, and whether the relay is down."""
         outcomes: list[_Outcome] = []
-        deadline = claimed_at + self._lease / 2
+        deadline = claimed_at + self.lease / 2
         for index, item in enumerate(batch):
             if self._now() >= deadline:
                 log.warning("outbox: lease half over; handing %d rows back", len(batch) - index)
@@ -423,9 +443,9 @@ class OutboxWorker:
         self, item: _Claimed, exc: Exception, recipients: tuple[str, ...] | None
     ) -> _Outcome:
         error = str(exc) or type(exc).__name__
-        if item.attempts >= self._max_attempts:
+        next_attempt_at = self.retry.next_attempt(item.attempts, item.created_at, self._now())
+        if next_attempt_at is None:
             return self._dead(item, error, recipients)
-        next_attempt_at = self._now() + self._backoff(item.attempts)
         log.warning(
             "outbox #%d (ticket #%s, %s %s) attempt %d failed, next at %s: %s",
             item.id,

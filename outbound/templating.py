@@ -48,7 +48,8 @@ class TemplateRenderer:
     supplies the HTML part, or there is none. (Otherwise an admin who rewrites only the text
     would have HTML readers, most customers, see the built-in wording.) Undefined variables
     are errors (``jinja2.UndefinedError``), so a typo in an admin's template fails loudly
-    instead of sending a blank. Changed template files are picked up on the next render.
+    instead of sending a blank. Changed template files are picked up on the next render; an
+    override added for a template already used is picked up after :meth:`reload` (SIGHUP).
     """
 
     def __init__(self, override_dir: Path | None = None) -> None:
@@ -65,6 +66,14 @@ class TemplateRenderer:
             keep_trailing_newline=True,
         )
         self._warned: set[str] = set()
+
+    def reload(self) -> None:
+        """Forget every compiled template: the next render reads the folders again. (Jinja
+        checks a cached template's own file for changes, not whether a folder earlier in
+        the search now holds a file of that name.)"""
+        if self._env.cache is not None:
+            self._env.cache.clear()
+        self._warned.clear()
 
     def render(self, name: str, context: Mapping[str, Any]) -> RenderedMail:
         if not _NAME.fullmatch(name):

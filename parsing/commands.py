@@ -19,7 +19,7 @@ from dataclasses import dataclass
 STATUSES = ("open", "pending", "resolved", "closed")
 COMMAND_NAMES = frozenset(
     {"note", "send", "assign", "unassign", "status", "priority"}
-    | {"category", "tag", "cc", "merge", "canned"}
+    | {"category", "tag", "cc", "merge", "canned", "watch", "unwatch"}
 )
 
 # Zero-width and direction marks phones and rich-text editors leave in plain text.
@@ -233,6 +233,27 @@ def _canned(name: str, rest: str) -> tuple[str, ...]:
     return (word,)
 
 
+def _watchers(name: str, rest: str) -> tuple[str, ...]:
+    """``#watch`` / ``#unwatch``: the sender (``me``, or nothing), or agents' addresses;
+    whether each is an agent is the caller's check."""
+    words = _words(rest) or ["me"]
+    found: list[str] = []
+    for word in words:
+        if word.lower() == "me":
+            value = "me"
+        else:
+            address = _address(word)
+            if address is None:
+                raise _BadArguments(
+                    f"{_shown(word)!r} is not an address; use '#{name}' for yourself or "
+                    f"'#{name} AGENT@ADDRESS'"
+                )
+            value = address
+        if value not in found:
+            found.append(value)
+    return tuple(found)
+
+
 _Handler = Callable[[str, str], tuple[str, ...]]
 
 _HANDLERS: dict[str, _Handler] = {
@@ -247,6 +268,8 @@ _HANDLERS: dict[str, _Handler] = {
     "cc": _cc,
     "merge": _merge,
     "canned": _canned,
+    "watch": _watchers,
+    "unwatch": _watchers,
 }
 # Shorthands: word → (command, the arguments it stands for).
 _ALIASES: dict[str, tuple[str, tuple[str, ...]]] = {

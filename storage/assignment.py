@@ -22,7 +22,10 @@ _WORKLOADS = (
     .where(_tickets.c.assignee.in_(bindparam("agents", expanding=True)))
     .group_by(_tickets.c.assignee)
 )
-_POSITION = select(_cursors.c.position).where(_cursors.c.team == bindparam("key"))
+# FOR UPDATE (PostgreSQL; SQLite has one writer anyway): two instances assigning at once
+# would both read the same position and give two tickets the same turn. The row stays
+# locked until the assignment commits, and the second reads the position the first wrote.
+_POSITION = select(_cursors.c.position).where(_cursors.c.team == bindparam("key")).with_for_update()
 _MOVE_CURSOR = (
     update(_cursors)
     .where(_cursors.c.team == bindparam("key"))
@@ -44,7 +47,8 @@ def workloads(
 
 
 def round_robin_position(connection: Connection, key: str) -> int | None:
-    """Where round robin stopped for ``key`` (a team, "" for all agents); None: never ran."""
+    """Where round robin stopped for ``key`` (a team, "" for all agents); None: never ran.
+    The row is locked until the caller's transaction ends (see ``_POSITION``)."""
     return connection.execute(_POSITION, {"key": key}).scalar_one_or_none()
 
 

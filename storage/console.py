@@ -29,6 +29,7 @@ from storage.models import (
     QuarantineStatus,
     Ticket,
     TicketStatus,
+    Watcher,
 )
 
 OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
@@ -101,6 +102,8 @@ class TicketThread:
     linked_to: int | None = None
     linked_from: tuple[int, ...] = ()
     merged_into: int | None = None
+    # The agents who get every notification of the ticket (#watch), in the order they began.
+    watchers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +268,11 @@ def ticket_thread(session: Session, number: int) -> TicketThread | None:
     linked_from = session.execute(
         select(numbers).where(Ticket.__table__.c.linked_ticket_id == ticket.id).order_by(numbers)
     ).scalars()
+    watching = session.execute(
+        select(Watcher.address).where(Watcher.ticket_id == ticket.id).order_by(Watcher.id)
+    ).scalars()
     return TicketThread(
+        watchers=tuple(watching),
         linked_to=number_of(ticket.linked_ticket_id),
         linked_from=tuple(linked_from),
         merged_into=number_of(ticket.merged_into_id),

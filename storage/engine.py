@@ -9,6 +9,7 @@ front instead of failing half-way when a read lock cannot be upgraded. PostgreSQ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,21 @@ def is_read_only(error: DBAPIError) -> bool:
     return state == PG_READ_ONLY_SQL_TRANSACTION
 
 
+# PostgreSQL's answers that mean "a concurrent transaction got in the way": the same work run
+# again goes through (several instances on one database). SQLSTATE -> what the log says. A
+# lock not granted within lock_timeout (55P03) is not one: that wait was the busy timeout.
+PG_CONFLICTS = {"40001": "serialization failure", "40P01": "deadlock"}
+
+
+def conflict_reason(error: BaseException) -> str | None:
+    """What the driver's error says when a concurrent transaction made this one fail and a
+    new attempt may go through (a deadlock or a serialization failure on PostgreSQL); None
+    for any other error."""
+    original = getattr(error, "orig", None)
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return PG_CONFLICTS.get(state) if isinstance(state, str) else None
+
+
 def read_only_error(url: Any, error: DBAPIError) -> DatabaseReadOnly:
     """The one-line error for ``error`` at ``url`` (a URL, a string or None; a password in
     it is not shown)."""
@@ -75,6 +91,10 @@ class DatabaseSettings:
     url: str
     busy_timeout: float = 5.0
     synchronous: str = "FULL"
+    # Execution options every connection carries (the webhooks of maild.webhooks.queue):
+    # given to the engine itself, since each wrapping Engine.execution_options() adds a
+    # layer that every statement's events pass through.
+    execution_options: Mapping[str, Any] | None = None
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -91,7 +111,12 @@ def create_database_engine(settings: DatabaseSettings) -> Engine:
         timeout_ms = int(settings.busy_timeout * 1000)
         connect_args["options"] = f"-c lock_timeout={timeout_ms}"
         connect_args["connect_timeout"] = max(1, int(settings.busy_timeout))
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+        execution_options=dict(settings.execution_options or {}),
+    )
 
 
 def _sqlite_engine(settings: DatabaseSettings) -> Engine:
@@ -99,7 +124,11 @@ def _sqlite_engine(settings: DatabaseSettings) -> Engine:
     # A "file:" URI (``?uri=true``, e.g. ``mode=ro``) names its file as the caller wants it.
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": settings.busy_timeout})
+    engine = create_engine(
+        url,
+        connect_args={"timeout": settings.busy_timeout},
+        execution_options=dict(settings.execution_options or {}),
+    )
     synchronous = settings.synchronous
     busy_ms = int(settings.busy_timeout * 1000)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from storage.models import Event, Message, OutboxMessage, Participant, ParticipantRole
+from storage.watchers import move_watchers
 
 _messages, _events, _outbox = Message.__table__, Event.__table__, OutboxMessage.__table__
 _participants = Participant.__table__
@@ -40,11 +41,11 @@ _MOVE_PERSON = (
 
 
 def move_ticket_contents(connection: Connection, source_id: int, target_id: int) -> dict[str, int]:
-    """Move the messages, events, outgoing mail and participants of ticket ``source_id`` to
-    ``target_id``: ``{"messages": moved, "participants": joined}``.
+    """Move the messages, events, outgoing mail, participants and watchers of ticket
+    ``source_id`` to ``target_id``: ``{"messages": moved, "participants": joined}``.
 
-    A participant already on the target is not added twice (the source's row goes); the
-    source's requester joins the target as a Cc, everyone else keeps their role.
+    A participant (or watcher) already on the target is not added twice (the source's row
+    goes); the source's requester joins the target as a Cc, everyone else keeps their role.
     """
     ids = {"source": source_id, "target": target_id}
     messages = connection.execute(_MOVE_MESSAGES, ids).rowcount
@@ -60,4 +61,5 @@ def move_ticket_contents(connection: Connection, source_id: int, target_id: int)
         connection.execute(_MOVE_PERSON, {"person": row.id, "target": target_id, "new_role": role})
         on_target.add(row.address)
         joined += 1
+    move_watchers(connection, source_id, target_id)
     return {"messages": messages, "participants": joined}

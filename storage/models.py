@@ -108,6 +108,12 @@ class QuarantineStatus(enum.StrEnum):
     RELEASED = "released"
 
 
+class WebhookStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
 def _enum(enum_cls: type[enum.StrEnum]) -> Any:
     # Stored as plain strings so a new value needs no ALTER TYPE on PostgreSQL.
     return String(16)
@@ -138,6 +144,9 @@ class Ticket(Base):
         Index("ix_tickets_linked_ticket_id", "linked_ticket_id"),
         # The ticket.idle sweep: open tickets whose last message is older than a cutoff.
         Index("ix_tickets_status_last_message_at", "status", "last_message_at"),
+        # The limit on new tickets per sender: a sender's tickets of the last hour, and
+        # their newest open one.
+        Index("ix_tickets_requester_key_created_at", "requester_key", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,6 +158,8 @@ class Ticket(Base):
     priority: Mapped[str] = mapped_column(String(32))
     requester: Mapped[str] = mapped_column(String(320))
     requester_name: Mapped[str] = mapped_column(String(320), default="")
+    # The requester as limits count senders: lower case, sub-address removed.
+    requester_key: Mapped[str | None] = mapped_column(String(320))
     assignee: Mapped[str | None] = mapped_column(String(320), index=True)
     linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -328,6 +339,38 @@ class OutboxMessage(Base):
     ticket: Mapped[Ticket | None] = relationship()
 
 
+class WebhookDelivery(Base):
+    """One event for one ``[[webhooks]]`` receiver, written in the transaction of the change
+    that caused it and sent after the commit (``outbound.webhooks``), like the outbox.
+
+    ``payload`` is the JSON body exactly as it is sent, fixed when the event happened, and
+    ``msg_id`` its ``webhook-id``: every attempt sends the same bytes under the same id, so
+    a receiver can tell a repeat from a new event."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        # What the worker claims: pending rows that are due, oldest first.
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        UniqueConstraint("msg_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook: Mapped[str] = mapped_column(String(100))  # the [[webhooks]] name
+    event: Mapped[str] = mapped_column(String(64))  # ticket.created, …, ping
+    msg_id: Mapped[str] = mapped_column(String(64))
+    ticket_number: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[WebhookStatus] = mapped_column(_enum(WebhookStatus))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When ``maild webhooks retry`` gave a dead delivery a new series of attempts: the
+    # outbox's give-up time counts from it instead of from ``created_at``.
+    retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class QuarantinedMessage(Base):
     """A message the pipeline could not process, kept raw with the reason for a human."""
 
@@ -393,6 +436,30 @@ class ReportRun(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Watcher(Base):
+    """An agent who gets every notification of a ticket, like its assignee (``#watch``)."""
+
+    __tablename__ = "watchers"
+    # The unique (ticket_id, address) also finds a ticket's watchers.
+    __table_args__ = (UniqueConstraint("ticket_id", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(320))  # the agent's address, lower-cased
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AdminNotice(Base):
+    """A mail to the admins sent once: the unique key (``flood:ADDRESS:HOUR``) is what keeps
+    two instances, or two mails of one group, from both sending it."""
+
+    __tablename__ = "admin_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class AssignmentCursor(Base):
     """Where round robin stopped in each team ("" for all agents), so a restart goes on
     with the next agent."""
@@ -423,3 +490,21 @@ class ImapFolderState(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)  # 32-bit unsigned in IMAP
     last_uid: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ImapLease(Base):
+    """Which instance reads an IMAP folder now: one at a time (DECISIONS "Several
+    instances"). The holder renews ``expires_at`` before every check; another instance
+    takes the row over only when it has expired, or was given up at a clean stop."""
+
+    __tablename__ = "imap_leases"
+    __table_args__ = (UniqueConstraint("server", "username", "folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(200))  # the [[imap]] name, for display
+    server: Mapped[str] = mapped_column(String(300))  # host:port
+    username: Mapped[str] = mapped_column(String(320))
+    folder: Mapped[str] = mapped_column(String(500))
+    holder: Mapped[str] = mapped_column(String(200))  # the poller: host, pid and a random part
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -28,7 +28,7 @@ from parsing.commands import Command, tag_changes
 from parsing.commands import merge_target as merge_number
 from parsing.ticketref import format_ticket_tag
 from rules.config import Agent, AssignSpec
-from storage import tickets, workflow
+from storage import tickets, watchers, workflow
 from storage.models import ParticipantRole, TicketStatus
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,34 @@ class CommandRunner:
         if not workflow.remove_cc(connection, ticket_id, address):
             raise CommandFailed(f"{address} is not a Cc of this ticket")
         self.editor.record_event("participant.removed", address=address)
+
+    def _watch(self, command: Command, done: CommandsDone) -> None:
+        """The agents named (``me``: the sender) get every notification of the ticket."""
+        for address in self._watcher_addresses(command):
+            if self.context.policy.agent_for(address) is None:
+                raise CommandFailed(f"{address} is not an agent; only agents can watch a ticket")
+            if watchers.add_watcher(
+                self.context.connection, self.record.id, address, self.context.now
+            ):
+                self.editor.record_event("watcher.added", address=address)
+
+    def _unwatch(self, command: Command, done: CommandsDone) -> None:
+        """The agents named (``me``: the sender) stop watching; one who did not watch is
+        nothing to do."""
+        for address in self._watcher_addresses(command):
+            if watchers.remove_watcher(self.context.connection, self.record.id, address):
+                self.editor.record_event("watcher.removed", address=address)
+            elif self.context.policy.agent_for(address) is None:
+                raise CommandFailed(f"{address} is not an agent watching this ticket")
+
+    def _watcher_addresses(self, command: Command) -> list[str]:
+        """The addresses a ``#watch`` line names: an agent's alias as the agent's address."""
+        found = []
+        for target in command.args:
+            address = self.agent.address if target == "me" else target.lower()
+            agent = self.context.policy.agent_for(address)
+            found.append(agent.address if agent is not None else address)
+        return found
 
     def _merge(self, command: Command, done: CommandsDone) -> None:
         if done.errors:

@@ -148,7 +148,13 @@ def _tell_assignee(
         return ()
     agent = work.policy.agent_for(address)
     text = reason or f"Ticket {ticket_tag(work, editor)} was assigned to you"
-    return send_notice(work, editor, [Recipient(agent.name if agent else "", address)], reason=text)
+    return send_notice(
+        work,
+        editor,
+        [Recipient(agent.name if agent else "", address)],
+        reason=text,
+        to_watchers=False,  # "assigned to you" is for the assignee alone
+    )
 
 
 def send_notice(
@@ -160,6 +166,7 @@ def send_notice(
     skip: Iterable[str] = (),
     template: str = "notification",
     variables: Mapping[str, object] | None = None,
+    to_watchers: bool = True,
 ) -> tuple[str, ...]:
     sent = work.notifier.send(
         work.connection,
@@ -171,5 +178,6 @@ def send_notice(
         policy=work.policy,
         variables=variables,
         skip=skip,
+        to_watchers=to_watchers,
     )
     return tuple(sent)

@@ -84,6 +84,7 @@ def escalate(
                 [Recipient(person.name if person else "", agent)],
                 reason=f"Ticket {tag} was escalated to tier {tier.name} and assigned to you "
                 f"({reason})",
+                to_watchers=False,
             )
     recipients = []
     if tier.team is not None:

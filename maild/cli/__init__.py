@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("db", "db"),
     "sla": ("sla", "sla"),
     "report": ("report", "report"),
+    "kb": ("kb", "kb"),
+    "webhooks": ("webhooks", "webhooks"),
 }
 
 

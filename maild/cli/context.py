@@ -38,7 +38,8 @@ class CliContext:
                 self._config = load_config(self.resolved_path)
             except ConfigError as error:
                 raise click.ClickException(f"configuration error: {error}") from None
-            configure_logging(self.log_level or self._config.maild.log_level)
+            maild = self._config.maild
+            configure_logging(self.log_level or maild.log_level, maild.log_format)
         return self._config
 
 

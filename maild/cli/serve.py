@@ -19,12 +19,15 @@ def serve(cli: CliContext) -> None:
     """Run the daemon: SMTP/LMTP receivers, IMAP pollers and the outbox worker."""
     import asyncio
 
+    from maild.config import ConfigError
     from maild.service import Service
     from storage.schema import SchemaError
 
     config = cli.config()
     try:
         asyncio.run(Service(config).serve_forever())
+    except ConfigError as error:  # found at start: a webhook's secret not in the environment
+        raise click.ClickException(f"configuration error: {error}") from None
     except SchemaError as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:
@@ -41,6 +44,10 @@ def check(cli: CliContext) -> None:
     path = cli.resolved_path
     try:
         config = load_config(path)
+        if config.webhooks:  # their secrets come from the environment, as for serve
+            from maild.webhooks.endpoints import endpoints
+
+            endpoints(config)
     except ConfigError as error:
         click.echo(f"configuration error: {error}", err=True)
         raise SystemExit(1) from None

@@ -43,6 +43,7 @@ def ticket_document(thread: TicketThread, *, full: bool) -> dict[str, Any]:
         {"address": p.address, "name": p.name, "role": str(p.role), "bouncing": p.bouncing}
         for p in thread.participants
     ]
+    data["watchers"] = list(thread.watchers)
     data["messages"] = [
         {
             "kind": str(m.kind),
@@ -311,6 +312,8 @@ def show_ticket(cli: CliContext, number: int, full: bool, with_events: bool, as_
         )
     if links:
         click.echo(" · ".join(links))
+    if data["watchers"]:
+        click.echo("watchers " + ", ".join(data["watchers"]))
     for message in data["messages"]:
         click.echo("")
         click.echo(f"--- {message['created_at']} {message['kind']} from {message['from']}")

@@ -13,17 +13,29 @@ Between checks the poller waits in IDLE where the server offers it (renewed ever
 errors and server restarts end the session; it reconnects after ``reconnect_delay``,
 doubling up to ``reconnect_max_delay`` while the server stays away. :meth:`ImapPoller.stop`
 ends any wait at once, lets the group in flight commit and be moved, ends IDLE and logs out.
+
+One instance at a time reads an account (several instances on one database): the poller
+takes a lease row (``storage.imap_lease``) before it logs in, and renews it before every
+check and every third of ``lease`` while it waits. A poller that finds another instance's
+lease running does not log in; it tries again every ``poll_interval`` (at most a third of
+the lease) and takes over once that lease has run out. A poller that finds its lease taken
+logs out. A clean stop gives the lease up at once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -39,6 +51,7 @@ from maild.pipeline.errors import TemporaryFailure
 from maild.pipeline.intake import IntakeService
 from maild.pipeline.writer import DATABASE_UNAVAILABLE
 from storage.engine import writer_engine
+from storage.imap_lease import Lease, current_lease, release_lease, take_lease
 from storage.imap_state import FolderKey, FolderPosition, load_position, save_position
 
 log = logging.getLogger(__name__)
@@ -61,6 +74,8 @@ class PollerStatus:
     stored: int = 0  # messages committed and then moved or flagged
     deferred: int = 0  # times a message was left in place after a temporary failure
     waiting_in_idle: bool = False
+    holds_lease: bool = False  # this instance reads the account (the lease is its own)
+    lease_waits: int = 0  # times it found another instance reading the account
     last_error: str | None = None
     outcomes: Counter[str] = field(default_factory=Counter)
 
@@ -99,6 +114,12 @@ class ImapPoller:
         self._commit_timeout = commit_timeout
         self._wakeup = Wakeup()
         self._checked = False
+        # Who this poller is in the lease row: the host, the process and a random part (a
+        # restarted process, or a second poller of the account in one, is someone else).
+        self.holder = f"{socket.gethostname()[:100]}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._lease = timedelta(seconds=account.lease)
+        self._renew_every = account.lease / 3
+        self._renewed = float("-inf")  # monotonic time of the last renewal
         self._thread = threading.Thread(target=self._run, name=f"maild-imap-{self.name}")
         self._thread.daemon = True
 
@@ -132,6 +153,8 @@ class ImapPoller:
         account = self.account
         delay = account.reconnect_delay
         while not self.stopping:
+            if not self._await_lease():
+                break
             connection: ImapConnection | None = None
             try:
                 connection = self._connect(account)
@@ -164,6 +187,7 @@ class ImapPoller:
             if self._wakeup.sleep(delay):
                 break
             delay = min(delay * 2, account.reconnect_max_delay)
+        self._release_lease()
         log.info("imap %s: stopped", self.name)
 
     # ----------------------------------------------------------------------------------------
@@ -182,18 +206,26 @@ class ImapPoller:
             )
         recheck = True
         while not self.stopping:
-            left_behind = self._check(connection)
-            self._checked = True
-            self.status.checks += 1
+            held = self._renew_lease()
+            if held is False:
+                return  # another instance reads the account now: log out
+            if held is None:  # the database did not answer: nothing could be stored anyway
+                left_behind = True
+            else:
+                left_behind = self._check(connection)
+                self._checked = True
+                self.status.checks += 1
             if self.stopping:
                 return
             # Something left behind is retried after poll_interval, even with IDLE.
             idle_wait = use_idle and not left_behind
             wait = account.idle_timeout if idle_wait else account.poll_interval
             if not use_idle:
-                if self._wakeup.sleep(wait):
+                if self._sleep_holding_lease(wait):
                     return
                 continue
+            # IDLE ends in time for the next renewal; the check after it is cheap.
+            wait = min(wait, self._renew_every)
             # Mail that arrived after the search is reported now: check once more rather
             # than IDLE (once: some servers repeat EXISTS on every NOOP).
             if recheck and any(_new_mail(response) for response in connection.noop()):
@@ -250,6 +282,8 @@ class ImapPoller:
         for batch in batches(new, sizes):
             if self.stopping:
                 return False  # the rest waits for the next start
+            if self._renew_lease(due_only=True) is False:
+                return True  # another instance reads the account now
             stored, gone, left = self._store(connection, batch)
             self._acknowledge(connection, [uid for uid in batch if uid in stored])
             advanced = advance(last_uid, batch, stored | gone)
@@ -322,6 +356,88 @@ class ImapPoller:
         else:
             connection.mark_seen(uids)
         self.status.stored += len(uids)
+
+    # ----------------------------------------------------------------------------------------
+    # The lease: one instance at a time reads the account
+
+    def _await_lease(self) -> bool:
+        """Wait until this poller holds the lease; False when it is stopping first."""
+        retry = min(self.account.poll_interval, self._renew_every)
+        waiting_for: str | None = None
+        while not self.stopping:
+            held = self._renew_lease()
+            if held:
+                return True
+            if held is False:
+                self.status.lease_waits += 1
+                lease = self._current_lease()
+                if lease is not None and lease.holder != waiting_for:
+                    waiting_for = lease.holder
+                    log.info(
+                        "imap %s: read by another instance (%s, lease until %s); waiting",
+                        self.name,
+                        lease.holder,
+                        lease.expires_at.isoformat(timespec="seconds"),
+                    )
+            if self._wakeup.sleep(retry):
+                break
+        return False
+
+    def _renew_lease(self, *, due_only: bool = False) -> bool | None:
+        """Take or renew the lease: True when this poller holds it, False when another
+        instance does, None when the database did not answer. ``due_only``: only when a
+        third of the lease has passed since the last renewal (True otherwise)."""
+        if due_only and time.monotonic() - self._renewed < self._renew_every:
+            return True
+        try:
+            with self._write_engine.begin() as db:
+                held = take_lease(db, self.key, self.holder, self._clock.now(), self._lease)
+        except DATABASE_UNAVAILABLE as error:
+            self._database_busy(error)
+            return None
+        if held:
+            self._renewed = time.monotonic()
+            if not self.status.holds_lease:
+                log.info(
+                    "imap %s: this instance reads the account now (lease of %g s)",
+                    self.name,
+                    self.account.lease,
+                )
+        elif self.status.holds_lease:
+            log.warning("imap %s: another instance took over the account; logging out", self.name)
+        self.status.holds_lease = held
+        return held
+
+    def _sleep_holding_lease(self, seconds: float) -> bool:
+        """Sleep ``seconds`` (until the next poll), renewing the lease on the way; True when
+        woken (stopping) or the lease was lost."""
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self._wakeup.sleep(min(remaining, self._renew_every)):
+                return True
+            if deadline - time.monotonic() > 0 and self._renew_lease() is False:
+                return True
+
+    def _release_lease(self) -> None:
+        """A clean stop: another instance may take over at once."""
+        if not self.status.holds_lease:
+            return
+        self.status.holds_lease = False
+        try:
+            with self._write_engine.begin() as db:
+                release_lease(db, self.key, self.holder, self._clock.now())
+        except DATABASE_UNAVAILABLE as error:  # it runs out by itself
+            log.warning("imap %s: could not give the lease up: %s", self.name, error)
+
+    def _current_lease(self) -> Lease | None:
+        try:
+            with self._read_engine.connect() as db:
+                return current_lease(db, self.key)
+        except DATABASE_UNAVAILABLE:
+            return None
 
     # ----------------------------------------------------------------------------------------
     # The stored position

@@ -19,6 +19,7 @@ from maild.ticketing.editor import EventLog, TicketEditor
 from maild.ticketing.record import TicketRecord, load_ticket
 from parsing import ParsedMail
 from rules.config import Agent, RulesConfig
+from rules.model import EventKind
 from storage.models import MessageKind
 from storage.tickets import TicketView
 
@@ -55,6 +56,9 @@ class IntakeContext:
     cc_added: list[str] = field(default_factory=list)
     # The mail answered our survey with a rating, recorded as such (maild.csat).
     rated: bool = False
+    # The sender had opened their hourly share of new tickets ([limits]): the mail that
+    # would have opened one more is stored on their newest open ticket instead.
+    flooded: bool = False
     # The messages row the mail was stored as (set by store_mail): what later steps that
     # index it (parents, full text) refer to, without looking it up again.
     message_row_id: int | None = None
@@ -66,9 +70,21 @@ class IntakeContext:
     @property
     def withheld(self) -> bool:
         """A mail stored on an existing ticket that changes it in no way and is announced
-        to nobody as a reply: a suspect mail that used our token, or a rating given by
-        replying to our survey (its own event and rules follow it)."""
-        return self.rated or (self.suspect and not self.created)
+        to nobody as a reply: a suspect mail that used our token, a rating given by
+        replying to our survey (its own event and rules follow it), or a mail past the
+        limit on new tickets (the admins hear of it once an hour)."""
+        return self.rated or self.flooded or (self.suspect and not self.created)
+
+    @property
+    def customer_event(self) -> EventKind | None:
+        """What this mail is to rules and webhooks when a customer wrote it:
+        ``ticket.created`` for a new ticket, ``ticket.customer_replied`` for a reply. None
+        for automated mail, agents' mail (live or in imported history) and withheld mail."""
+        if self.automated is not None or self.agent is not None or self.withheld:
+            return None
+        if self.kind == MessageKind.AGENT:  # an agent's mail in imported history
+            return None
+        return EventKind.CREATED if self.created else EventKind.CUSTOMER_REPLIED
 
     @property
     def parsed(self) -> ParsedMail:

@@ -59,6 +59,11 @@ class Delivery:
     # an import, None for live mail).
     history: HistoryImport | None = None
 
+    @property
+    def origin(self) -> str:
+        """Where it came from, as the logs name it: ``smtp``, ``lmtp``, ``imap:NAME``, …"""
+        return f"{self.source}:{self.account}" if self.account else self.source
+
 
 class Outcome(enum.StrEnum):
     NEW_TICKET = "new_ticket"

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from maild.logs import log_context
 from maild.pipeline.delivery import Delivery, DeliveryResult, Outcome
 from maild.pipeline.errors import TemporaryFailure
 from maild.pipeline.intake import IntakeService
@@ -27,6 +28,7 @@ class IntakeHandler:
     def __init__(self, intake: IntakeService, *, lmtp: bool) -> None:
         self._intake = intake
         self._lmtp = lmtp
+        self._source = "lmtp" if lmtp else "smtp"
         self.in_flight = 0
         self.idle = asyncio.Event()
         self.idle.set()
@@ -40,7 +42,12 @@ class IntakeHandler:
         rcpt_options: list[str],
     ) -> str:
         if not self._intake.mailboxes.is_ours(address):
-            log.info("rejected recipient %s from %s", address, session.peer)
+            log.info(
+                "rejected recipient %s from %s",
+                address,
+                session.peer,
+                extra={"source": self._source},
+            )
             return replies.UNKNOWN_RECIPIENT.format(address=_printable(address))
         envelope.rcpt_tos.append(address)
         return replies.RECIPIENT_OK
@@ -49,7 +56,8 @@ class IntakeHandler:
         self.in_flight += 1
         self.idle.clear()
         try:
-            return await self._store(envelope)
+            with log_context(source=self._source):
+                return await self._store(envelope)
         finally:
             self.in_flight -= 1
             if not self.in_flight:
@@ -65,7 +73,7 @@ class IntakeHandler:
             raw=raw,
             mail_from=envelope.mail_from or "",
             rcpt_tos=tuple(envelope.rcpt_tos),
-            source="lmtp" if self._lmtp else "smtp",
+            source=self._source,
         )
         futures = self._intake.submit_per_mailbox(delivery)
         answers = {box: await _answer(future) for box, future in futures.items()}

@@ -9,7 +9,8 @@ is an event naming who made it (``agent:ADDRESS``, ``rule:NAME``, ``customer:ADD
 
 Events go through one channel, an :class:`EventLog`: an editor has its own, written by
 :meth:`TicketEditor.save`, or shares the log of the mail being taken in, so that the trail
-of a ticket reads in the order things happened.
+of a ticket reads in the order things happened. Being the one channel, it is also where
+webhook deliveries are queued, in the same transaction (``maild.webhooks.queue``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from maild.ticketing.record import TicketRecord
+from maild.webhooks.queue import queue_events
 from rules.businesstime import to_us
 from storage import workflow
 from storage.models import TicketStatus
@@ -54,12 +56,30 @@ class EventLog:
             {"ticket_id": ticket_id, "at": at, "actor": actor, "kind": kind, "data": data}
         )
 
+    def announce(
+        self, kind: str, *, text: str | None = None, ticket_id: int | None = None, **data: Any
+    ) -> None:
+        """A webhook event that has no audit event of its own: a mail (``ticket.created``,
+        ``ticket.customer_replied``, ``ticket.agent_replied``) with its new ``text``.
+        :meth:`write` hands it to the webhooks only."""
+        self._rows.append(
+            {
+                "ticket_id": ticket_id,
+                "at": None,
+                "actor": None,
+                "kind": kind,
+                "data": {**data, "text": text},
+                "announced": True,
+            }
+        )
+
     def __len__(self) -> int:
         return len(self._rows)
 
     @property
     def kinds(self) -> list[str]:
-        return [row["kind"] for row in self._rows]
+        """The kinds of the audit events recorded so far (not the announcements)."""
+        return [row["kind"] for row in self._rows if not row.get("announced")]
 
     def discard_from(self, mark: int) -> None:
         """Forget the events recorded since ``len(log)`` was ``mark`` (a rolled-back
@@ -73,8 +93,10 @@ class EventLog:
         ticket_id: int | None = None,
         actor: str | None = None,
         at: datetime | None = None,
+        webhooks: bool = True,
     ) -> None:
-        """Insert every event recorded so far, in order, and start afresh."""
+        """Insert every event recorded so far, in order, and start afresh; queue the
+        webhook deliveries they make (none with ``webhooks`` False: imported history)."""
         rows = [
             {
                 "ticket_id": ticket_id if row["ticket_id"] is None else row["ticket_id"],
@@ -82,11 +104,21 @@ class EventLog:
                 "actor": actor if row["actor"] is None else row["actor"],
                 "kind": row["kind"],
                 "data": row["data"],
+                "announced": row.get("announced", False),
             }
             for row in self._rows
         ]
         self._rows = []
-        workflow.insert_events(connection, rows)
+        workflow.insert_events(
+            connection,
+            [
+                {key: value for key, value in row.items() if key != "announced"}
+                for row in rows
+                if not row["announced"]
+            ],
+        )
+        if webhooks:
+            queue_events(connection, rows)
 
 
 class TicketEditor:

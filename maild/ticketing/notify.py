@@ -26,7 +26,7 @@ from outbound.threads import agent_threading
 from outbound.ticketmail import TicketMail
 from parsing.ticketref import format_ticket_tag
 from rules.config import RulesConfig
-from storage import notices
+from storage import notices, watchers
 from storage.models import MessageKind
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,23 @@ class Notifier:
             if agent.active and (team is None or team in agent.teams)
         ]
 
+    def with_watchers(
+        self,
+        connection: Connection,
+        record: TicketRecord,
+        recipients: Sequence[Recipient],
+        policy: RulesConfig,
+    ) -> list[Recipient]:
+        """``recipients``, then the ticket's watchers who are not among them (and are
+        still configured agents)."""
+        found = list(recipients)
+        known = {recipient.address for recipient in found}
+        for address in watchers.watchers(connection, record.id):
+            if address not in known and policy.agent_for(address) is not None:
+                found.append(self._agent(address, policy))
+                known.add(address)
+        return found
+
     @staticmethod
     def _agent(address: str, policy: RulesConfig) -> Recipient:
         agent = policy.agent_for(address)
@@ -167,10 +184,15 @@ class Notifier:
         kind: str = "notification",
         skip: Iterable[str] = (),
         parent_index: str | None = None,
+        to_watchers: bool = True,
     ) -> list[str]:
         """Queue ``template`` for each recipient, each in their own thread; the addresses
         it was queued for. ``skip``: addresses that must not get it (the agent whose mail
-        caused it); ``parent_index``: the Thread-Index of the customer's mail it announces."""
+        caused it); ``parent_index``: the Thread-Index of the customer's mail it announces.
+        The ticket's watchers (``#watch``) get every notice about it too, unless
+        ``to_watchers`` is False (a notice meant for one person: "assigned to you")."""
+        if to_watchers:
+            recipients = self.with_watchers(connection, record, recipients, policy)
         if not recipients:
             return []
         skipped = {address.lower() for address in skip}

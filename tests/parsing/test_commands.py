@@ -78,6 +78,13 @@ VALID = [
     ("#canned a.b", "canned", ("a.b",)),
     ("#assign jörg@müller.de", "assign", ("jörg@müller.de",)),
     ("#assign user@xn--80ak6aa92e.com", "assign", ("user@xn--80ak6aa92e.com",)),
+    ("#watch", "watch", ("me",)),
+    ("#Watch: me", "watch", ("me",)),
+    ("#watch Bob@Example.COM", "watch", ("Bob@example.com",)),
+    ("#watch bob@example.com, me, bob@example.com", "watch", ("bob@example.com", "me")),
+    ("#watch <bob@example.com>", "watch", ("bob@example.com",)),
+    ("#unwatch", "unwatch", ("me",)),
+    ("#unwatch bob@example.com", "unwatch", ("bob@example.com",)),
 ]
 
 
@@ -129,6 +136,8 @@ INVALID = [
     ("#close 1234", "#close takes no arguments"),
     ("#canned", "#canned needs one template name"),
     ("#canned two words", "#canned needs one template name"),
+    ("#watch bob", "'bob' is not an address; use '#watch' for yourself"),
+    ("#unwatch team:billing", "'team:billing' is not an address; use '#unwatch'"),
     ("#hashtag", "unknown command #hashtag"),
     ("#Assignee me", "unknown command #assignee"),
 ]

@@ -28,6 +28,7 @@ def test_the_chains_read_top_to_bottom(desk: Desk) -> None:
         "note-address",
         "survey-rating",
         "follow-up-closed",
+        "limit-new-tickets",
         "open-ticket",
         "join-thread",
         "accept-cc",
@@ -39,6 +40,7 @@ def test_the_chains_read_top_to_bottom(desk: Desk) -> None:
         "rules",
         "notify-agents",
         "settle-history",
+        "announce",
         "record-events",
     ]
     assert names(desk.chains.agent) == [

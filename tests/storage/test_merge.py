@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from storage import workflow
+from storage import watchers, workflow
 from storage.merge import move_ticket_contents
 from storage.models import Event, Message, Participant
 from tests.storage.conftest import AT, add_message, add_ticket
@@ -51,3 +51,18 @@ def test_merge_of_an_empty_ticket_moves_nothing(engine: Engine) -> None:
             "participants": 0,
         }
         assert _people(connection, target) == {"carol@customer.org": "requester"}
+
+
+def test_merge_moves_the_watchers_once(engine: Engine) -> None:
+    with engine.begin() as connection:
+        source = add_ticket(connection, 1000, "ada@customer.org")
+        target = add_ticket(connection, 1001, "carol@customer.org")
+        for address in ("alice@example.com", "bob@example.com"):
+            watchers.add_watcher(connection, source, address, AT)
+        watchers.add_watcher(connection, target, "bob@example.com", AT)
+        move_ticket_contents(connection, source, target)
+        assert watchers.watchers(connection, source) == []
+        assert sorted(watchers.watchers(connection, target)) == [
+            "alice@example.com",
+            "bob@example.com",
+        ]

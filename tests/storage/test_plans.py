@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from outbound import outbox
-from storage import console, idle, reports, sla, surveys, threads, tickets
+from storage import console, idle, limits, reports, sla, surveys, threads, tickets, watchers
 from storage.console import TicketQuery
 from storage.models import Participant, TicketStatus
 from tests.storage.conftest import AT, add_message, add_ticket
@@ -174,7 +174,45 @@ HOT = [
         for kind in ("ticket.reopened", "sla.breached")
     ),
     ("report: ratings", reports.ratings_query(AT, AT + WEEK), {}),
+    ("new tickets of a sender", limits._NEW_SINCE, {"key": "a@b", "since": AT}),
+    ("a sender's newest open ticket", limits._NEWEST_OPEN, {"key": "a@b"}),
+    ("a sender's newest ticket", limits._NEWEST, {"key": "a@b"}),
+    ("watchers of a ticket", watchers._OF_TICKET, {"ticket_id": 7}),
 ]
+
+
+def test_new_ticket_limit_reads_a_senders_tickets_by_key_and_time(engine: Engine) -> None:
+    """The count of a sender's new tickets in the last hour, on every new ticket: along
+    (requester_key, created_at), whatever the size of the history."""
+    with engine.begin() as connection:
+        for number in range(1000, 3000):
+            requester = f"customer{number % 500}@customer.org"
+            add_ticket(
+                connection,
+                number,
+                requester,
+                requester_key=requester,
+                status=TicketStatus.CLOSED if number % 10 else TicketStatus.OPEN,
+                created_at=AT + timedelta(minutes=number),
+            )
+    analyze(engine)
+    key = "customer7@customer.org"
+    since = AT + timedelta(minutes=2500)
+    shown = plan(engine, limits._NEW_SINCE, {"key": key, "since": since})
+    assert "ix_tickets_requester_key_created_at" in shown and not full_scans(engine, shown)
+    if engine.dialect.name == "sqlite":
+        assert "(requester_key=? AND created_at>?)" in shown, shown
+    for statement in (limits._NEWEST_OPEN, limits._NEWEST):
+        shown = plan(engine, statement, {"key": key})
+        assert "ix_tickets_requester_key_created_at" in shown, shown
+        assert not full_scans(engine, shown) and "TEMP B-TREE" not in shown, shown
+    with engine.connect() as connection:
+        assert limits.new_tickets_since(connection, key, since) == 1  # 2507
+        # Every ticket of customer7 is closed: the newest one; customer10's are open.
+        newest = limits.newest_ticket(connection, key)
+        newest_open = limits.newest_ticket(connection, "customer10@customer.org")
+    assert newest is not None and newest.number == 2507
+    assert newest_open is not None and newest_open.number == 2510
 
 
 def test_idle_sweep_reads_quiet_open_tickets_by_status_and_last_message(engine: Engine) -> None:

@@ -15,7 +15,7 @@ from maild.ticketing.notify import Notifier, Recipient
 from maild.ticketing.record import load_ticket
 from outbound.compose import agent_thread_root_id, token_from_message_id
 from outbound.templating import TemplateRenderer
-from storage import tickets
+from storage import tickets, watchers
 from storage.models import MessageKind, OutboxMessage
 from tests.ticketing.conftest import CREATED, TOKEN, new_ticket
 
@@ -132,3 +132,42 @@ def test_each_recipient_gets_a_threaded_notice_of_their_own(
     index_second = base64.b64decode(second["Thread-Index"])
     assert len(index_first) == 22 and len(index_second) == 27
     assert index_second[:22] == index_first, "one Outlook conversation per ticket and agent"
+
+
+def test_watchers_get_every_notice_of_the_ticket_unless_it_is_personal(
+    notifier: Notifier, engine: Engine
+) -> None:
+    """``#watch``: a watcher gets what the assignee gets (once, even when also named), an
+    SLA warning as much as a reply; never an "assigned to you" meant for someone else, and
+    nothing once they are no longer an agent."""
+    record = new_ticket(engine)
+    policy = notifier._config.policy
+    with engine.begin() as connection:
+        assert watchers.add_watcher(connection, record.id, "bob@example.com", CREATED)
+        assert not watchers.add_watcher(connection, record.id, "Bob@example.com", CREATED)
+        watchers.add_watcher(connection, record.id, "gone@example.com", CREATED)  # not an agent
+    alice = [Recipient("Alice", "alice@example.com")]
+
+    def send(recipients: list[Recipient], **options: object) -> list[str]:
+        with engine.begin() as connection:
+            return notifier.send(
+                connection,
+                record,
+                recipients,
+                template="notification",
+                reason="Carol replied",
+                now=CREATED,
+                policy=policy,
+                **options,  # type: ignore[arg-type]
+            )
+
+    assert send(alice) == ["alice@example.com", "bob@example.com"]
+    assert send(alice, kind="sla_warning") == ["alice@example.com", "bob@example.com"]
+    assert send([Recipient("Bob", "bob@example.com")]) == ["bob@example.com"]
+    assert send(alice, to_watchers=False) == ["alice@example.com"]
+    assert send([], skip=["bob@example.com"]) == []
+    assert send([]) == ["bob@example.com"], "nobody else to tell: the watcher still hears"
+    with engine.begin() as connection:
+        assert watchers.remove_watcher(connection, record.id, "bob@example.com")
+        assert not watchers.remove_watcher(connection, record.id, "bob@example.com")
+    assert send(alice) == ["alice@example.com"]

@@ -88,6 +88,7 @@ class Relay:
             message_id=queued.message_id,
             attachments=len(attachments),
         )
+        context.events.announce("ticket.agent_replied", text=reply.answer, ticket_id=record.id)
         reply.kind = MessageKind.AGENT
 
     def _not_delivered(self, context: IntakeContext, reply: AgentReply, reason: str) -> None:

@@ -36,11 +36,9 @@ class ApplyRules:
         self._quiet = QuietNotifier(notifier)
 
     def __call__(self, context: IntakeContext) -> None:
-        if context.automated is not None or context.agent is not None or context.withheld:
+        kind = context.customer_event
+        if kind is None:
             return
-        if context.kind == "agent":  # an agent's mail in imported history
-            return
-        kind = EventKind.CREATED if context.created else EventKind.CUSTOMER_REPLIED
         policy = context.policy
         if not listens(policy, kind.value):
             return

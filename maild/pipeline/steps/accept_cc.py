@@ -28,6 +28,8 @@ class AcceptCc:
         assert ticket is not None
         if context.automated is not None or context.suspect or context.agent is not None:
             return
+        if context.flooded:  # past the new-ticket limit: stored, changes nothing
+            return
         policy, sender, parsed = context.policy, context.sender, context.parsed
         if all(self._mailboxes.is_ours(a.key) for a in (*parsed.to, *parsed.cc)):
             return  # the usual mail: to support only (and no query on the hot path)

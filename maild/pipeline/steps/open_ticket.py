@@ -5,6 +5,7 @@ from __future__ import annotations
 from maild.config import Config
 from maild.pipeline.context import IntakeContext
 from outbound.compose import new_ticket_token
+from outbound.outbox import normalised_address
 from parsing.ticketref import strip_reply_prefixes
 from storage import queries, tickets
 from storage.models import ParticipantRole, TicketStatus
@@ -36,6 +37,7 @@ class OpenTicket:
             "priority": self._config.maild.default_priority,
             "requester": context.sender,
             "requester_name": context.sender_name,
+            "requester_key": normalised_address(context.sender),
             "linked_ticket_id": context.linked_ticket.id if context.linked_ticket else None,
             "created_at": context.now,
             "updated_at": context.now,
