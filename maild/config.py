@@ -273,6 +273,16 @@ class SmtpSection(_Section):
         return value
 
 
+def _wall_duration(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value, allow_zero=True)
+    return value
+
+
+WallDuration = Annotated[timedelta, BeforeValidator(_wall_duration), Field(gt=timedelta(0))]
+"""A wall-clock duration: ``"30s"``, ``"5m"``, ``"5d"``, or seconds as a number."""
+
+
 class OutboundSection(_Section):
     relay: str = ""
     starttls: bool = False
@@ -281,8 +291,26 @@ class OutboundSection(_Section):
     templates_dir: Path | None = None
     # Canned responses for agents' "#canned NAME" lines: NAME.txt.j2 files in this folder.
     canned_dir: Path | None = None
-    max_attempts: Annotated[int, Field(ge=1)] = 8
     flush_interval: Annotated[float, Field(gt=0)] = 5.0
+    # Outgoing mail is retried like an MTA's queue: waits double from a minute up to
+    # max_backoff, and mail still undelivered max_lifetime after it was queued is parked
+    # as dead (the admins are told once; `maild outbox retry` sends it again).
+    max_lifetime: WallDuration = timedelta(days=5)
+    max_backoff: WallDuration = timedelta(hours=1)
+    # How long a flush holds the messages it claimed: mail an instance was sending when it
+    # died goes out from another instance (or after a restart) this long after the claim.
+    lease: WallDuration = timedelta(minutes=5)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_max_attempts(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "max_attempts" in data:
+            raise ValueError(
+                f"max_attempts = {data['max_attempts']!r} is gone: outgoing mail is tried "
+                'until max_lifetime (default "5d") has passed, waiting at most max_backoff '
+                '(default "1h") between attempts'
+            )
+        return data
 
     @field_validator("relay")
     @classmethod
@@ -317,12 +345,6 @@ class TrustSection(_Section):
                     f"unknown source {item!r}: use lmtp, smtp, ingest, import or imap:NAME"
                 )
         return value
-
-
-def _wall_duration(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_duration(value, allow_zero=True)
-    return value
 
 
 class CsatSection(_Section):

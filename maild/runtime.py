@@ -25,8 +25,9 @@ from maild.pipeline.driver import Pipeline
 from maild.pipeline.intake import IntakeService
 from maild.pipeline.mailboxes import MailboxDirectory
 from maild.pipeline.writer import GroupCommitWriter
+from maild.ticketing.dead_mail import DeadMailNotice
 from maild.ticketing.notify import Notifier
-from outbound.outbox import OutboxWorker
+from outbound.outbox import OutboxWorker, RetryPolicy
 from outbound.templating import TemplateRenderer
 from outbound.transport import Transport, transport_from_url
 from storage.engine import (
@@ -120,7 +121,12 @@ class Runtime:
                 write_sessions,
                 transport or make_transport(config),
                 clock.now,
-                max_attempts=config.outbound.max_attempts,
+                retry=RetryPolicy(
+                    max_lifetime=config.outbound.max_lifetime,
+                    max_backoff=config.outbound.max_backoff,
+                ),
+                lease=config.outbound.lease,
+                on_dead=DeadMailNotice(config, renderer),
             )
             runtime = cls(
                 config=config,

@@ -117,6 +117,7 @@ class Service:
             metrics = self.metrics = self._metrics(runtime)
             runtime.intake.on_settled(metrics.settled)
             runtime.on_commit(lambda results: self._wake_outbox(loop, results))
+            runtime.outbox.recover()
             outbox_task = asyncio.create_task(self._outbox_loop(), name="outbox")
             if endpoints:
                 # Retried and given up on as the outbox does, at the same times.
@@ -156,6 +157,7 @@ class Service:
                 runtime.writer.stop()
                 # Let a flush in progress finish: its thread still uses the database.
                 self._outbox_stopping = True
+                runtime.outbox.stop()
                 self._outbox_wake.set()
                 await outbox_task
                 if self.webhooks is not None:

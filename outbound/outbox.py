@@ -3,13 +3,18 @@
 ``enqueue`` adds a fully composed message to the caller's session and commits nothing: the
 row commits or rolls back with the ticket change that caused it (invariant 4). The
 ``OutboxWorker`` sends what is due, retries with backoff and parks a message as ``dead``
-after the last attempt, where ``maild outbox`` shows it.
+when it gives up, where ``maild outbox`` shows it.
 
 Delivery is at least once. A row is claimed in a short transaction (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL, so several instances share the work) by pushing its
 ``next_attempt_at`` a lease ahead; sending happens outside any transaction; the outcome is
 written in a second short transaction. A worker that dies in between leaves the row to be
-sent again once the lease runs out.
+sent again once the lease runs out; a write of an outcome that fails is retried until it
+succeeds, so nothing else sends a message twice.
+
+Retries follow an MTA's queue (``RetryPolicy``): a relay down for an afternoon delays mail,
+it does not lose it. A message is parked as ``dead`` when the relay refuses it for good
+(``5xx``) or when it is still undelivered ``max_lifetime`` after it was queued.
 
 Imports ``storage`` only.
 """
@@ -17,12 +22,15 @@ Imports ``storage`` only.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from outbound.compose import new_verp_id, verp_address
@@ -33,9 +41,11 @@ from outbound.transport import (
     Transport,
 )
 from storage.engine import WRITE_OPTION
-from storage.models import OutboxMessage, OutboxStatus, Ticket
+from storage.models import OutboxMessage, OutboxStatus, Ticket, stored_instant
 
 __all__ = [
+    "DeadMail",
+    "DeadMailListener",
     "FlushReport",
     "OutboxWorker",
     "RetryPolicy",
@@ -53,27 +63,60 @@ log = logging.getLogger(__name__)
 _MAX_ERROR_CHARS = 2000
 
 
-def default_backoff(attempt: int) -> timedelta:
-    """Wait after failed attempt ``attempt`` (1-based): 1 min, 2, 4, … at most 6 h."""
-    return min(timedelta(minutes=1) * 2 ** max(0, min(attempt - 1, 16)), timedelta(hours=6))
-
-
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """When to try again after a failed attempt, and when to give up: the outbox's, and
-    the webhooks' (``outbound.webhooks``) which take the outbox's on purpose, so that a
-    change here changes both."""
+    """When to try again after a failed attempt, and when to give up, as an MTA's queue
+    does (Postfix's ``maximal_backoff_time`` and ``maximal_queue_lifetime``): waits double
+    from one minute up to ``max_backoff``, and a message still undelivered ``max_lifetime``
+    after it was queued is given up on. Webhook deliveries (``outbound.webhooks``) take the
+    outbox's on purpose, so that a change here changes both."""
 
-    max_attempts: int = 8
-    backoff: Callable[[int], timedelta] = default_backoff
+    max_lifetime: timedelta = timedelta(days=5)
+    max_backoff: timedelta = timedelta(hours=1)
+    first_backoff: timedelta = timedelta(minutes=1)
+
+    def __post_init__(self) -> None:
+        if self.max_lifetime <= timedelta(0) or self.max_backoff <= timedelta(0):
+            raise ValueError("max_lifetime and max_backoff must be positive")
+        if self.first_backoff < timedelta(0):
+            raise ValueError("first_backoff must not be negative")
+
+    def backoff(self, attempt: int) -> timedelta:
+        """The wait after failed attempt ``attempt`` (1-based)."""
+        return min(self.first_backoff * 2 ** max(0, min(attempt - 1, 30)), self.max_backoff)
 
     def next_attempt(self, attempts: int, since: datetime, now: datetime) -> datetime | None:
         """After failed attempt number ``attempts`` (1-based) of a series that began at
-        ``since``: when to try again, or None to give up (park the row as dead)."""
-        if attempts >= self.max_attempts:
+        ``since``: when to try again, or None to give up (park the row as dead). The last
+        attempt is made when the lifetime ends, not a backoff after it."""
+        give_up_at = since + self.max_lifetime
+        if now >= give_up_at:
             return None
-        return now + self.backoff(attempts)
+        return min(now + self.backoff(attempts), give_up_at)
 
+
+def default_backoff(attempt: int) -> timedelta:
+    """Wait after failed attempt ``attempt`` (1-based) with the default policy: 1 min, 2,
+    4, … at most an hour."""
+    return RetryPolicy().backoff(attempt)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadMail:
+    """A message just parked as dead, as the admins' notice about it shows it."""
+
+    id: int
+    ticket_number: int | None
+    kind: str
+    message_id: str
+    recipients: tuple[str, ...]
+    error: str
+    attempts: int
+    since: datetime  # queued, or retried by hand
+
+
+DeadMailListener = Callable[[Connection, Sequence[DeadMail], datetime], None]
+"""Called in the transaction that parks messages as dead (to queue the admins' notice)."""
 
 _INSERT = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id)
 # The ticket's number for the log (ids mean nothing to an operator); a subquery, not a join,
@@ -258,7 +301,7 @@ class _Claimed:
     recipients: tuple[str, ...]
     raw: bytes
     attempts: int  # counting the one about to be made
-    created_at: datetime
+    since: datetime  # when its series of attempts began: queued, or retried by hand
     ticket_number: int | None = None  # what logs name: the number an operator knows
 
 
@@ -276,6 +319,12 @@ class OutboxWorker:
     due, at most ``max_rounds`` batches per call. A batch is cut short, and its unsent rows
     handed back untouched, when half the lease has passed (so no other worker can take a row
     we are still sending), or when the relay is unavailable (the next flush tries again).
+
+    Each outcome is written as soon as the relay answered, and writing it is retried until
+    it succeeds (a database locked by another process for a while, a PostgreSQL restart):
+    a sent message recorded late is still recorded, so only a worker that dies between the
+    relay's ``250`` and that write can make a message go out twice. ``on_dead`` is called in
+    the transaction that parks messages as dead.
     """
 
     def __init__(
@@ -284,23 +333,37 @@ class OutboxWorker:
         transport: Transport,
         now: Callable[[], datetime],
         *,
-        max_attempts: int = 8,
-        backoff: Callable[[int], timedelta] = default_backoff,
+        retry: RetryPolicy | None = None,
         lease: timedelta = timedelta(minutes=5),
         batch_size: int = 50,
         max_rounds: int = 20,
+        on_dead: DeadMailListener | None = None,
     ) -> None:
-        if max_attempts < 1 or batch_size < 1 or max_rounds < 1:
-            raise ValueError("max_attempts, batch_size and max_rounds must be at least 1")
+        if batch_size < 1 or max_rounds < 1:
+            raise ValueError("batch_size and max_rounds must be at least 1")
         if lease <= timedelta(0):
             raise ValueError("lease must be positive")
         self._sessions = session_factory
         self._transport = transport
         self._now = now
-        self.retry = RetryPolicy(max_attempts, backoff)
+        self.retry = retry or RetryPolicy()
         self.lease = lease
         self._batch_size = batch_size
         self._max_rounds = max_rounds
+        self._on_dead = on_dead
+        self._stopping = threading.Event()
+
+    def recover(self) -> None:
+        """At start: clean up after a process that was killed while sending (the files a
+        ``DirectoryTransport`` had half written)."""
+        remove = getattr(self._transport, "remove_partial_files", None)
+        if callable(remove):
+            remove()
+
+    def stop(self) -> None:
+        """Stop retrying writes that fail soon (after ``STOP_GRACE`` seconds): the daemon is
+        shutting down, and a database that does not come back must not hold it forever."""
+        self._stopping.set()
 
     def flush(self) -> FlushReport:
         counts = {"sent": 0, "retried": 0, "dead": 0, "released": 0}
@@ -309,10 +372,7 @@ class OutboxWorker:
                 batch, claimed_at = self._claim()
                 if not batch:
                     break
-                outcomes, relay_down = self._deliver(batch, claimed_at)
-                self._record(outcomes)
-                for outcome in outcomes:
-                    counts[outcome.result] += 1
+                relay_down = self._deliver(batch, claimed_at, counts)
                 if relay_down:
                     break
         finally:
@@ -340,7 +400,9 @@ class OutboxWorker:
                     OutboxMessage.recipients,
                     OutboxMessage.raw,
                     OutboxMessage.attempts,
-                    OutboxMessage.created_at,
+                    func.coalesce(OutboxMessage.retried_at, OutboxMessage.created_at).label(
+                        "since"
+                    ),
                     _TICKET_NUMBER,
                 )
                 .where(
@@ -369,31 +431,33 @@ class OutboxWorker:
                 recipients=tuple(row.recipients),
                 raw=row.raw,
                 attempts=row.attempts + 1,
-                created_at=row.created_at,
+                since=stored_instant(row.since),
                 ticket_number=row.ticket_number,
             )
             for row in rows
         ]
         return batch, now
 
-    def _deliver(self, batch: list[_Claimed], claimed_at: datetime) -> tuple[list[_Outcome], bool]:
-        """Send each claimed row; the outcomes, and whether the relay is down."""
-        outcomes: list[_Outcome] = []
+    def _deliver(self, batch: list[_Claimed], claimed_at: datetime, counts: dict[str, int]) -> bool:
+        """Send each claimed row and record its outcome at once; whether the relay is down."""
         deadline = claimed_at + self.lease / 2
         for index, item in enumerate(batch):
             if self._now() >= deadline:
                 log.warning("outbox: lease half over; handing %d rows back", len(batch) - index)
-                outcomes.extend(self._released(rest, claimed_at) for rest in batch[index:])
-                return outcomes, False
+                self._record([self._released(rest, claimed_at) for rest in batch[index:]], counts)
+                return False
             try:
                 self._transport.send(item.mail_from, item.recipients, item.raw)
             except PermanentSendError as exc:
-                outcomes.append(self._dead(item, str(exc)))
+                self._record([self._dead(item, str(exc))], counts)
             except TransientSendError as exc:
-                outcomes.append(self._retry(item, exc, exc.recipients))
-                if isinstance(exc, RelayUnavailableError):
+                outcomes = [self._retry(item, exc, exc.recipients)]
+                relay_down = isinstance(exc, RelayUnavailableError)
+                if relay_down:
                     outcomes.extend(self._released(rest, claimed_at) for rest in batch[index + 1 :])
-                    return outcomes, True
+                self._record(outcomes, counts)
+                if relay_down:
+                    return True
             except Exception as exc:  # a transport bug must not stop the outbox
                 log.exception(
                     "outbox #%d (ticket #%s): unexpected send failure",
@@ -401,10 +465,10 @@ class OutboxWorker:
                     item.ticket_number,
                     extra={"ticket": item.ticket_number},
                 )
-                outcomes.append(self._retry(item, exc, None))
+                self._record([self._retry(item, exc, None)], counts)
             else:
-                outcomes.append(self._sent(item))
-        return outcomes, False
+                self._record([self._sent(item)], counts)
+        return False
 
     def _sent(self, item: _Claimed) -> _Outcome:
         log.info(
@@ -422,12 +486,13 @@ class OutboxWorker:
         self, item: _Claimed, error: str, recipients: tuple[str, ...] | None = None
     ) -> _Outcome:
         log.error(
-            "outbox #%d (ticket #%s, %s %s) is dead after %d attempt(s): %s",
+            "outbox #%d (ticket #%s, %s %s) is dead after %d attempt(s) since %s: %s",
             item.id,
             item.ticket_number,
             item.kind,
             item.message_id,
             item.attempts,
+            item.since.isoformat(timespec="seconds"),
             error,
             extra={"ticket": item.ticket_number},
         )
@@ -443,7 +508,7 @@ class OutboxWorker:
         self, item: _Claimed, exc: Exception, recipients: tuple[str, ...] | None
     ) -> _Outcome:
         error = str(exc) or type(exc).__name__
-        next_attempt_at = self.retry.next_attempt(item.attempts, item.created_at, self._now())
+        next_attempt_at = self.retry.next_attempt(item.attempts, item.since, self._now())
         if next_attempt_at is None:
             return self._dead(item, error, recipients)
         log.warning(
@@ -471,11 +536,46 @@ class OutboxWorker:
             item, "released", {"attempts": item.attempts - 1, "next_attempt_at": claimed_at}
         )
 
-    def _record(self, outcomes: list[_Outcome]) -> None:
+    def _record(self, outcomes: list[_Outcome], counts: dict[str, int]) -> None:
+        """Write ``outcomes``, trying again until the database takes them."""
         if not outcomes:
             return
+        wait = RECORD_FIRST_WAIT
+        failures = 0
+        give_up_at: float | None = None
+        while True:
+            try:
+                self._write(outcomes)
+                break
+            except (OperationalError, InterfaceError) as exc:
+                failures += 1
+                if self._stopping.is_set():
+                    give_up_at = give_up_at or time.monotonic() + STOP_GRACE
+                    if time.monotonic() >= give_up_at:
+                        log.error(
+                            "outbox: shutting down without recording %s: %s",
+                            _describe(outcomes),
+                            exc,
+                        )
+                        raise
+                log.warning(
+                    "outbox: recording %s failed (%s); trying again in %.1f s",
+                    _describe(outcomes),
+                    _first_line(exc),
+                    wait,
+                    extra={"ticket": outcomes[0].item.ticket_number},
+                )
+                time.sleep(wait)
+                wait = min(wait * 2, RECORD_MAX_WAIT)
+        if failures:
+            log.info("outbox: recorded %s after %d failed writes", _describe(outcomes), failures)
+        for outcome in outcomes:
+            counts[outcome.result] += 1
+
+    def _write(self, outcomes: list[_Outcome]) -> None:
         with self._sessions() as session, session.begin():
             self._begin_write(session)
+            dead: list[DeadMail] = []
             for outcome in outcomes:
                 statement = update(OutboxMessage).where(OutboxMessage.id == outcome.item.id)
                 if outcome.result != "sent":
@@ -484,6 +584,57 @@ class OutboxWorker:
                         OutboxMessage.status == OutboxStatus.PENDING,
                         OutboxMessage.attempts == outcome.item.attempts,
                     )
-                session.execute(
+                result = session.execute(
                     statement.values(**outcome.values).execution_options(synchronize_session=False)
                 )
+                if outcome.result == "dead" and result.rowcount:
+                    dead.append(_dead_mail(outcome))
+            if dead and self._on_dead is not None:
+                self._tell_dead(session, dead)
+
+    def _tell_dead(self, session: Session, dead: list[DeadMail]) -> None:
+        """Run ``on_dead`` in a savepoint: a notice that fails must not keep the outcomes
+        from being recorded (the messages would be tried again after the lease)."""
+        try:
+            with session.begin_nested():
+                assert self._on_dead is not None
+                self._on_dead(session.connection(), dead, self._now())
+        except (OperationalError, InterfaceError):
+            raise  # the database itself: the whole write is tried again
+        except Exception:
+            log.exception(
+                "outbox: could not queue the notice of dead mail %s",
+                ", ".join(f"#{mail.id}" for mail in dead),
+            )
+
+
+RECORD_FIRST_WAIT = 0.05
+"""Seconds before the first retry of a failed write of outcomes; doubled each time."""
+RECORD_MAX_WAIT = 5.0
+"""At most this many seconds between two tries of that write."""
+STOP_GRACE = 30.0
+"""Seconds a stopping daemon still tries to record outcomes before it gives up."""
+
+
+def _dead_mail(outcome: _Outcome) -> DeadMail:
+    item = outcome.item
+    return DeadMail(
+        id=item.id,
+        ticket_number=item.ticket_number,
+        kind=item.kind,
+        message_id=item.message_id,
+        recipients=tuple(outcome.values.get("recipients") or item.recipients),
+        error=str(outcome.values.get("last_error", "")),
+        attempts=item.attempts,
+        since=item.since,
+    )
+
+
+def _describe(outcomes: list[_Outcome]) -> str:
+    first = outcomes[0]
+    more = f" and {len(outcomes) - 1} more" if len(outcomes) > 1 else ""
+    return f"outbox #{first.item.id} {first.result}{more}"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -85,6 +85,19 @@ class DirectoryTransport:
         self.path = path
         self._now = now
 
+    def remove_partial_files(self) -> int:
+        """Delete the temporary files of messages a killed process was writing (never
+        renamed, so never delivered: the outbox sends those again); how many. Call it at
+        start, when no send of this folder's daemon is in progress."""
+        removed = 0
+        for partial in self.path.glob(".*.eml.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+                removed += 1
+        if removed:
+            log.warning("removed %d half-written message(s) from %s", removed, self.path)
+        return removed
+
     def send(self, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
         stamp = self._now().astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         name = f"{stamp}-{uuid.uuid4().hex}.eml"

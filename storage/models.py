@@ -327,6 +327,9 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When `maild outbox retry` began a new series of attempts: [outbound] max_lifetime
+    # counts from here instead of created_at.
+    retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The recipient, normalised (lower case, sub-address removed): what the per-address
     # limit on automatic mail counts; and its domain, what the per-domain limit counts.

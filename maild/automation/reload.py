@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from maild.automation.policy import PolicyHolder
 from maild.clock import Clock
 from maild.config import Config
-from maild.ticketing.mail import queue
+from maild.ticketing.admin_mail import queue_admin_mail
 from outbound.templating import TemplateRenderer
-from outbound.ticketmail import TicketMail
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +55,6 @@ def check_rules(runtime: RulesDaemon) -> None:
 
 def report_rules_error(runtime: RulesDaemon, error: str) -> None:
     config = runtime.config
-    admins = config.maild.admins
-    if not admins:
-        log.warning("no [maild] admins to tell that the rules file does not load")
-        return
-    if not config.mailboxes:
-        log.warning("no mailbox to send the rules error from")
-        return
-    sender = config.mailboxes[0]
     now = runtime.clock.now()
     rendered = runtime.renderer.render(
         "rules_error",
@@ -74,23 +65,13 @@ def report_rules_error(runtime: RulesDaemon, error: str) -> None:
         },
     )
     with runtime.write_sessions.begin() as session:
-        connection = session.connection()
-        for admin in admins:
-            queued = queue(
-                connection,
-                config,
-                TicketMail(
-                    kind="admin",
-                    ticket=None,
-                    recipients=[("", admin)],
-                    from_name=f"maild ({sender.name})",
-                    from_address=sender.address,
-                    subject=SUBJECT,
-                    text=rendered.text,
-                    html=rendered.html,
-                ),
-                now,
-            )
-            if queued.reason is not None:
-                log.warning("no rules error mail to %s: %s", admin, queued.reason)
-    log.info("rules error reported to %s", ", ".join(admins))
+        told = queue_admin_mail(
+            session.connection(),
+            config,
+            subject=SUBJECT,
+            body=rendered,
+            now=now,
+            about="rules error mail",
+        )
+    if told:
+        log.info("rules error reported to %s", ", ".join(told))

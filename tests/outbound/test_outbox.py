@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from outbound.compose import OutgoingMail, compose, make_message_id, new_ticket_token
-from outbound.outbox import OutboxWorker, default_backoff, enqueue, outbox_rows
+from outbound.outbox import OutboxWorker, RetryPolicy, default_backoff, enqueue, outbox_rows
 from outbound.transport import SmtpRelayTransport, Transport
 from storage.models import OutboxMessage, OutboxStatus, Ticket, TicketStatus
 from tests.outbound.conftest import ManualClock
@@ -187,27 +188,56 @@ def test_relay_451_keeps_row_pending_and_backs_off(
     assert len(sink.received) == 1
 
 
-def test_row_is_dead_after_max_attempts(
+def test_row_is_tried_until_its_lifetime_ends_then_dead(
     sessions: sessionmaker[Session], sink: Sink, now: ManualClock
 ) -> None:
     [row_id] = queue(sessions, now)
-    worker = OutboxWorker(sessions, relay(sink.port), now, max_attempts=3)
+    policy = RetryPolicy(max_lifetime=timedelta(minutes=10), max_backoff=timedelta(hours=1))
+    worker = OutboxWorker(sessions, relay(sink.port), now, retry=policy)
     sink.handler.data_reply = "451 4.3.0 Try again later"
-    reports = []
-    for _ in range(3):
+    start = now()
+    reports, due = [], []
+    for _ in range(5):
         reports.append(worker.flush())
-        now.advance(timedelta(hours=6))
-    assert [(r.retried, r.dead) for r in reports] == [(1, 0), (1, 0), (0, 1)]
+        pending = row(sessions, row_id)
+        due.append(pending.next_attempt_at - start if pending.status == "pending" else None)
+        now.current = max(now(), pending.next_attempt_at)
+    assert [(r.retried, r.dead) for r in reports] == [(1, 0)] * 4 + [(0, 1)]
+    # 1, 2, 4 minutes apart; the last attempt when the lifetime ends, not 8 minutes later.
+    assert due[:4] == [MINUTE * m for m in (1, 3, 7, 10)]
     dead = row(sessions, row_id)
-    assert (dead.status, dead.attempts) == (OutboxStatus.DEAD, 3)
+    assert (dead.status, dead.attempts) == (OutboxStatus.DEAD, 5)
     assert dead.last_error is not None and "451" in dead.last_error
 
     sink.handler.data_reply = "250 OK"
+    now.advance(timedelta(days=1))
     assert worker.flush().sent == 0  # dead stays dead
     assert sink.received == []
     with sessions() as session:
         assert [r.id for r in outbox_rows(session)] == [row_id]
         assert outbox_rows(session, [OutboxStatus.SENT]) == []
+
+
+def test_a_relay_down_for_two_days_delays_mail_and_loses_none(
+    sessions: sessionmaker[Session], sink: Sink, now: ManualClock
+) -> None:
+    """Like an MTA's queue: tried at most an hour apart for the five default days."""
+    [row_id] = queue(sessions, now)
+    down = OutboxWorker(sessions, relay(closed_port()), now)
+    start = now()
+    attempts_at = []
+    while now() - start < timedelta(days=2):
+        assert down.flush().retried == 1
+        attempts_at.append(now())
+        now.current = row(sessions, row_id).next_attempt_at
+    gaps = [b - a for a, b in itertools.pairwise(attempts_at)]
+    assert max(gaps) == timedelta(hours=1)
+    assert gaps[:3] == [MINUTE, 2 * MINUTE, 4 * MINUTE]
+    assert row(sessions, row_id).status == OutboxStatus.PENDING
+
+    assert OutboxWorker(sessions, relay(sink.port), now).flush().sent == 1
+    assert row(sessions, row_id).status == OutboxStatus.SENT
+    assert len(sink.received) == 1
 
 
 def test_relay_550_kills_row_at_once(
@@ -357,9 +387,8 @@ def test_flush_is_bounded_even_when_rows_are_due_again_at_once(
         def send(self, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
             raise RuntimeError("always")
 
-    worker = OutboxWorker(
-        sessions, Failing(), now, backoff=lambda _: timedelta(0), max_attempts=1000, max_rounds=5
-    )
+    policy = RetryPolicy(first_backoff=timedelta(0))
+    worker = OutboxWorker(sessions, Failing(), now, retry=policy, max_rounds=5)
     assert worker.flush().retried == 5
 
 
@@ -373,11 +402,19 @@ def test_worker_closes_the_relay_connection_after_a_flush(
     assert transport._smtp is None
 
 
-def test_default_backoff_doubles_from_one_minute_up_to_six_hours() -> None:
-    assert [default_backoff(n) for n in range(1, 6)] == [MINUTE * m for m in (1, 2, 4, 8, 16)]
-    assert default_backoff(9) == timedelta(hours=4, minutes=16)
-    assert default_backoff(10) == timedelta(hours=6)
-    assert default_backoff(10_000) == timedelta(hours=6)
+def test_default_backoff_doubles_from_one_minute_up_to_an_hour() -> None:
+    assert [default_backoff(n) for n in range(1, 7)] == [MINUTE * m for m in (1, 2, 4, 8, 16, 32)]
+    assert default_backoff(7) == timedelta(hours=1)
+    assert default_backoff(10_000) == timedelta(hours=1)
+
+
+def test_retry_policy_gives_up_at_the_lifetime_counted_from_the_series_start() -> None:
+    policy = RetryPolicy(max_lifetime=timedelta(days=5), max_backoff=timedelta(hours=1))
+    since = datetime(2026, 3, 2, tzinfo=UTC)
+    assert policy.next_attempt(1, since, since) == since + MINUTE
+    late = since + timedelta(days=5) - timedelta(minutes=10)
+    assert policy.next_attempt(40, since, late) == since + timedelta(days=5)
+    assert policy.next_attempt(41, since, since + timedelta(days=5)) is None
 
 
 def test_enqueue_refuses_naive_time_and_no_recipients(

@@ -137,7 +137,7 @@ def test_a_delivery_claimed_by_a_worker_that_died_goes_out_once_its_lease_ends(
         up.stop()
 
 
-def test_given_up_after_the_outbox_attempts_then_listed_and_retried_by_hand(
+def test_given_up_after_the_outbox_lifetime_then_listed_and_retried_by_hand(
     tmp_path: Path,
     database_url: str,
     sink: Sink,
@@ -146,7 +146,7 @@ def test_given_up_after_the_outbox_attempts_then_listed_and_retried_by_hand(
 ) -> None:
     from tests.webhooks.test_cli import run  # the console, as an operator runs it
 
-    data = webhook_data(tmp_path, database_url, sink, receiver, max_attempts=2)
+    data = webhook_data(tmp_path, database_url, sink, receiver, max_lifetime="1m")
     receiver.stop()
     daemon = DaemonThread(config_from_mapping(data), clock).start()
     up: Receiver | None = None
@@ -155,7 +155,7 @@ def test_given_up_after_the_outbox_attempts_then_listed_and_retried_by_hand(
         settle(daemon)
         clock.advance(default_backoff(1))
         settle(daemon)
-        # [outbound] max_attempts = 2, as for mail.
+        # [outbound] max_lifetime = "1m", as for mail: tried at once and a minute later.
         assert {row.status for row in deliveries(daemon)} == {WebhookStatus.DEAD}
         listed = run(tmp_path, data, "webhooks", "list", "--json")
         assert [(row["webhook"], row["status"], row["attempts"]) for row in listed] == [

@@ -19,10 +19,9 @@ from datetime import datetime, timedelta
 
 from maild.config import Config
 from maild.pipeline.context import IntakeContext
-from maild.ticketing.mail import queue
+from maild.ticketing.admin_mail import queue_admin_mail
 from outbound.outbox import normalised_address
 from outbound.templating import TemplateRenderer
-from outbound.ticketmail import TicketMail
 from parsing.ticketref import format_ticket_tag
 from storage import admin_notices, limits
 from storage.tickets import TicketView
@@ -112,10 +111,6 @@ class LimitNewTickets:
             target.number,
             extra={"ticket": target.number},
         )
-        admins = self._config.maild.admins
-        if not admins:
-            log.warning("no [maild] admins to tell that %s reached the new-ticket limit", key)
-            return []
         box = context.job.mailbox
         hour = now.replace(minute=0, second=0, microsecond=0)
         rendered = self._renderer.render(
@@ -131,24 +126,12 @@ class LimitNewTickets:
                 "mailbox_name": box.name,
             },
         )
-        told: list[str] = []
-        for admin in admins:
-            queued = queue(
-                connection,
-                self._config,
-                TicketMail(
-                    kind="admin",
-                    ticket=None,
-                    recipients=[("", admin)],
-                    from_name=f"maild ({box.name})",
-                    from_address=box.address,
-                    subject=f"[maild] {key} reached the limit of new tickets per hour",
-                    text=rendered.text,
-                    html=rendered.html,
-                ),
-                now,
-            )
-            if queued.reason is not None:
-                log.warning("no new-ticket limit notice to %s: %s", admin, queued.reason)
-            told.extend(queued.sent_to)
-        return told
+        return queue_admin_mail(
+            connection,
+            self._config,
+            subject=f"[maild] {key} reached the limit of new tickets per hour",
+            body=rendered,
+            now=now,
+            sender=box,
+            about="new-ticket limit notice",
+        )
