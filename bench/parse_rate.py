@@ -31,6 +31,8 @@ def _files(paths: list[Path]) -> list[Path]:
 
 def measure(paths: list[Path], rounds: int) -> float:
     """Messages per second of ``parse_message`` over ``paths`` (files or folders of .eml)."""
+    # mail-parser warns once per odd part (maild's logging silences it: maild/logs.py).
+    logging.getLogger("mailparser").setLevel(logging.CRITICAL)
     corpus = [path.read_bytes() for path in _files(paths)]
     if not corpus or rounds < 1:
         raise ValueError("nothing to measure: give at least one mail and one round")
@@ -44,7 +46,6 @@ def measure(paths: list[Path], rounds: int) -> float:
 
 
 def main(argv: list[str]) -> None:
-    logging.disable(logging.WARNING)  # mail-parser warns once per odd part
     rounds = int(argv[0]) if argv else 200
     paths = [Path(arg) for arg in argv[1:]] or [FIXTURES]
     count = len(_files(paths))

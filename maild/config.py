@@ -279,6 +279,13 @@ def _wall_duration(value: Any) -> Any:
     return value
 
 
+def _seconds(value: Any) -> Any:
+    """A duration written as words ("2m") as seconds; a number stays as it is."""
+    if isinstance(value, str):
+        return parse_duration(value).total_seconds()
+    return value
+
+
 WallDuration = Annotated[timedelta, BeforeValidator(_wall_duration), Field(gt=timedelta(0))]
 """A wall-clock duration: ``"30s"``, ``"5m"``, ``"5d"``, or seconds as a number."""
 
@@ -569,10 +576,11 @@ class ImapAccount(_Section):
     timeout: Annotated[float, Field(gt=0)] = 60.0
     reconnect_delay: Annotated[float, Field(gt=0)] = 1.0
     reconnect_max_delay: Annotated[float, Field(gt=0)] = 300.0
-    # Seconds an instance holds the account once it took or renewed it (renewed every third
+    # How long an instance holds the account once it took or renewed it (renewed every third
     # of it): several instances on one database read an account one at a time, and another
-    # takes over this long after the reader died (at once after a clean stop).
-    lease: Annotated[float, Field(gt=0)] = 120.0
+    # takes over this long after the reader died (at once after a clean stop). "2m", or
+    # seconds as a number, like [outbound] lease.
+    lease: Annotated[float, BeforeValidator(_seconds), Field(gt=0)] = 120.0
 
     _mailbox = field_validator("mailbox")(classmethod(lambda cls, v: _check_address(v)))
 

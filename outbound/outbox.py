@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +33,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from outbound.compose import new_verp_id, verp_address
+from outbound.recording import write_until_done
 from outbound.transport import (
     PermanentSendError,
     RelayUnavailableError,
@@ -361,8 +361,8 @@ class OutboxWorker:
             remove()
 
     def stop(self) -> None:
-        """Stop retrying writes that fail soon (after ``STOP_GRACE`` seconds): the daemon is
-        shutting down, and a database that does not come back must not hold it forever."""
+        """Stop retrying writes that fail soon (``outbound.recording.STOP_GRACE``): the
+        daemon is shutting down, and a database that does not come back must not hold it."""
         self._stopping.set()
 
     def flush(self) -> FlushReport:
@@ -540,35 +540,12 @@ class OutboxWorker:
         """Write ``outcomes``, trying again until the database takes them."""
         if not outcomes:
             return
-        wait = RECORD_FIRST_WAIT
-        failures = 0
-        give_up_at: float | None = None
-        while True:
-            try:
-                self._write(outcomes)
-                break
-            except (OperationalError, InterfaceError) as exc:
-                failures += 1
-                if self._stopping.is_set():
-                    give_up_at = give_up_at or time.monotonic() + STOP_GRACE
-                    if time.monotonic() >= give_up_at:
-                        log.error(
-                            "outbox: shutting down without recording %s: %s",
-                            _describe(outcomes),
-                            exc,
-                        )
-                        raise
-                log.warning(
-                    "outbox: recording %s failed (%s); trying again in %.1f s",
-                    _describe(outcomes),
-                    _first_line(exc),
-                    wait,
-                    extra={"ticket": outcomes[0].item.ticket_number},
-                )
-                time.sleep(wait)
-                wait = min(wait * 2, RECORD_MAX_WAIT)
-        if failures:
-            log.info("outbox: recorded %s after %d failed writes", _describe(outcomes), failures)
+        write_until_done(
+            lambda: self._write(outcomes),
+            what=_describe(outcomes),
+            stopping=self._stopping.is_set,
+            ticket=outcomes[0].item.ticket_number,
+        )
         for outcome in outcomes:
             counts[outcome.result] += 1
 
@@ -608,14 +585,6 @@ class OutboxWorker:
             )
 
 
-RECORD_FIRST_WAIT = 0.05
-"""Seconds before the first retry of a failed write of outcomes; doubled each time."""
-RECORD_MAX_WAIT = 5.0
-"""At most this many seconds between two tries of that write."""
-STOP_GRACE = 30.0
-"""Seconds a stopping daemon still tries to record outcomes before it gives up."""
-
-
 def _dead_mail(outcome: _Outcome) -> DeadMail:
     item = outcome.item
     return DeadMail(
@@ -634,7 +603,3 @@ def _describe(outcomes: list[_Outcome]) -> str:
     first = outcomes[0]
     more = f" and {len(outcomes) - 1} more" if len(outcomes) > 1 else ""
     return f"outbox #{first.item.id} {first.result}{more}"
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

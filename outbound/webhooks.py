@@ -18,7 +18,8 @@ Standard Webhooks library. ``webhook-timestamp`` is the wall-clock time of the a
 when the clock that schedules attempts is a test's: receivers refuse a timestamp more than a
 few minutes off their own clock.
 
-Imports ``storage`` (and ``outbound.outbox`` for its retry policy) only.
+Imports ``storage`` (and ``outbound.outbox`` for its retry policy, ``outbound.recording``)
+only.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sqlalchemy import Engine
 from standardwebhooks import Webhook
 
 from outbound.outbox import RetryPolicy
+from outbound.recording import write_until_done
 from storage import webhooks
 from storage.engine import writer_engine
 from storage.models import WebhookStatus
@@ -188,7 +190,7 @@ class WebhookWorker:
                 break
             attempts = (self._attempt(item, claimed_at, stopping) for item in batch)
             results = await asyncio.gather(*attempts)
-            await asyncio.to_thread(self._record, results)
+            await asyncio.to_thread(self._record, results, stopping)
             for result in results:
                 counts[result.outcome] += 1
                 if self._on_outcome is not None and result.outcome != "released":
@@ -264,7 +266,20 @@ class WebhookWorker:
         values = {"status": WebhookStatus.DEAD, "last_error": error[:_MAX_ERROR_CHARS]}
         return _Result(item, "dead", values)
 
-    def _record(self, results: Sequence[_Result]) -> None:
+    def _record(self, results: Sequence[_Result], stopping: Callable[[], bool]) -> None:
+        """Write the outcomes, trying again until the database takes them: a delivery the
+        receiver answered is not sent again because the database was busy."""
+        if not results:
+            return
+        more = f" and {len(results) - 1} more" if len(results) > 1 else ""
+        write_until_done(
+            lambda: self._write(results),
+            what=f"webhook delivery #{results[0].item.id} {results[0].outcome}{more}",
+            stopping=stopping,
+            ticket=results[0].item.ticket_number,
+        )
+
+    def _write(self, results: Sequence[_Result]) -> None:
         with self._writer.begin() as connection:
             for result in results:
                 webhooks.finish(

@@ -50,6 +50,8 @@ def test_relative_data_dir_is_relative_to_the_file(tmp_path: Path) -> None:
         ({"outbound": {"relay": "http://x"}}, "outbound.relay: expected 'smtp://host:port'"),
         ({"mailboxes": []}, "mailboxes: at least one"),
         ({"smtp": {"max_message_size": "big"}}, "smtp.max_message_size:"),
+        ({"outbound": {"max_lifetime": "soon"}}, "outbound.max_lifetime: expected a duration"),
+        ({"outbound": {"lease": "0m"}}, "outbound.lease:"),
     ],
 )
 def test_errors_name_key_and_value(data: dict, expected: str) -> None:
@@ -86,3 +88,28 @@ def test_invalid_toml_is_reported(tmp_path: Path) -> None:
     path.write_text("[maild\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(path)
+
+
+def test_durations_read_as_words_or_seconds() -> None:
+    from datetime import timedelta
+
+    imap = {
+        "name": "inbox",
+        "host": "imap.example.com",
+        "username": "u",
+        "mark_seen": True,
+        "password_env": "P",
+    }
+    config = config_from_mapping(
+        {
+            "outbound": {"max_lifetime": "3d", "max_backoff": "30m", "lease": "90s"},
+            "imap": [{**imap, "mailbox": "support@localhost", "lease": "2m"}],
+        }
+    )
+    assert config.outbound.max_lifetime == timedelta(days=3)
+    assert config.outbound.max_backoff == timedelta(minutes=30)
+    assert config.outbound.lease == timedelta(seconds=90)
+    assert config.imap[0].lease == 120.0
+    assert config_from_mapping({"outbound": {"lease": 2.5}}).outbound.lease == timedelta(
+        seconds=2.5
+    )

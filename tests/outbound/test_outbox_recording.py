@@ -91,7 +91,7 @@ def test_a_send_recorded_while_another_process_holds_the_lock_goes_out_once(
             relay.close()
 
     handler = ReleaseAfterFailures(other, failures=3)
-    outbox_log = logging.getLogger("outbound.outbox")
+    outbox_log = logging.getLogger("outbound.recording")
     outbox_log.addHandler(handler)
     try:
         worker = OutboxWorker(sessions, LockAfterFirstSend(), now, lease=timedelta(minutes=5))
