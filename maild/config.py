@@ -390,6 +390,14 @@ class WebSection(_Section):
         return self.public_url or (f"http://{self.listen}" if self.listen else "")
 
 
+def _check_name(value: str) -> str:
+    """A name that logs, metrics and commands (``maild webhooks test NAME``) show:
+    letters, digits, ``_``, ``.`` and ``-``."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
+        raise ValueError(f"letters, digits, '_', '.' and '-' only, got {value!r}")
+    return value
+
+
 class ReportSection(_Section):
     """A ``[[reports]]`` entry: a report mailed on a schedule (``maild.report_schedule``)."""
 
@@ -403,12 +411,7 @@ class ReportSection(_Section):
     # What a run covers: the last complete day, week or month (default: from the schedule).
     period: Literal["day", "week", "month"] | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
-            raise ValueError(f"letters, digits, '_', '.' and '-' only, got {value!r}")
-        return value
+    _name = field_validator("name")(classmethod(lambda cls, v: _check_name(v)))
 
     @field_validator("schedule")
     @classmethod
@@ -466,12 +469,7 @@ class WebhookConfig(_Section):
     # Send the subject, the new text of mail and rating comments too (customer data).
     include_text: bool = False
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
-            raise ValueError(f"letters, digits, '_', '.' and '-' only, got {value!r}")
-        return value
+    _name = field_validator("name")(classmethod(lambda cls, v: _check_name(v)))
 
     @field_validator("url")
     @classmethod

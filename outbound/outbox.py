@@ -369,7 +369,13 @@ class OutboxWorker:
         counts = {"sent": 0, "retried": 0, "dead": 0, "released": 0}
         try:
             for _ in range(self._max_rounds):
-                batch, claimed_at = self._claim()
+                try:
+                    batch, claimed_at = self._claim()
+                except (OperationalError, InterfaceError) as exc:
+                    # Nothing was claimed, so nothing is lost: the next flush tries again.
+                    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    log.warning("outbox: cannot claim mail now (%s); trying again later", reason)
+                    break
                 if not batch:
                     break
                 relay_down = self._deliver(batch, claimed_at, counts)
@@ -386,7 +392,23 @@ class OutboxWorker:
         # later writes can fail at once when the intake writer committed in between.
         session.connection(execution_options={WRITE_OPTION: True})
 
+    def _any_due(self, now: datetime) -> bool:
+        """Whether a row is due, read without the write lock: most flushes (every commit
+        wakes one) find nothing, and must not queue for SQLite's lock to learn it."""
+        with self._sessions() as session:
+            found = session.execute(
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .limit(1)
+            ).first()
+        return found is not None
+
     def _claim(self) -> tuple[list[_Claimed], datetime]:
+        if not self._any_due(self._now()):
+            return [], self._now()
         with self._sessions() as session, session.begin():
             self._begin_write(session)
             now = self._now()

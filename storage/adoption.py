@@ -20,8 +20,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, bindparam, insert, select
 
-from storage.models import Message, MessageParent, Participant, Ticket, TicketStatus
-from storage.tickets import TicketView
+from storage.models import Message, MessageParent, Participant, Ticket
+from storage.tickets import TicketView, ticket_view
 
 MAX_PARENTS = 20
 """How many of the nearest parents of one mail are recorded: a long References header
@@ -86,13 +86,4 @@ def adopting_ticket(
     ).all()
     if not rows:
         return None
-    row = min(rows, key=lambda r: r.message_row_id)
-    return TicketView(
-        row.id,
-        row.number,
-        row.token,
-        row.mailbox,
-        row.subject,
-        TicketStatus(row.status),
-        row.requester,
-    )
+    return ticket_view(min(rows, key=lambda r: r.message_row_id))

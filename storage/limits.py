@@ -12,27 +12,23 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, func, select
 
 from storage.models import Ticket, TicketStatus
-from storage.tickets import TicketView
+from storage.tickets import VIEW_COLUMNS, TicketView, ticket_view
 
 _tickets = Ticket.__table__
 _OPEN = [TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING]
-_VIEW = tuple(
-    _tickets.c[name]
-    for name in ("id", "number", "token", "mailbox", "subject", "status", "requester")
-)
 
 _NEW_SINCE = select(func.count()).where(
     _tickets.c.requester_key == bindparam("key"), _tickets.c.created_at >= bindparam("since")
 )
 # Newest first along the index: a sender who just opened many tickets has an open one on top.
 _NEWEST_OPEN = (
-    select(*_VIEW)
+    select(*VIEW_COLUMNS)
     .where(_tickets.c.requester_key == bindparam("key"), _tickets.c.status.in_(_OPEN))
     .order_by(_tickets.c.created_at.desc(), _tickets.c.id.desc())
     .limit(1)
 )
 _NEWEST = (
-    select(*_VIEW)
+    select(*VIEW_COLUMNS)
     .where(_tickets.c.requester_key == bindparam("key"), _tickets.c.merged_into_id.is_(None))
     .order_by(_tickets.c.created_at.desc(), _tickets.c.id.desc())
     .limit(1)
@@ -50,13 +46,5 @@ def newest_ticket(connection: Connection, key: str) -> TicketView | None:
     for statement in (_NEWEST_OPEN, _NEWEST):
         row = connection.execute(statement, {"key": key}).first()
         if row is not None:
-            return TicketView(
-                row.id,
-                row.number,
-                row.token,
-                row.mailbox,
-                row.subject,
-                TicketStatus(row.status),
-                row.requester,
-            )
+            return ticket_view(row)
     return None

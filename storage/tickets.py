@@ -25,7 +25,7 @@ from storage.models import (
     TicketStatus,
 )
 
-_VIEW_COLUMNS = tuple(
+VIEW_COLUMNS = tuple(
     Ticket.__table__.c[name]
     for name in ("id", "number", "token", "mailbox", "subject", "status", "requester")
 )
@@ -42,9 +42,8 @@ class TicketView:
     requester: str
 
 
-def _view(row: Any) -> TicketView | None:
-    if row is None:
-        return None
+def ticket_view(row: Any) -> TicketView:
+    """The view of a row that has the :data:`VIEW_COLUMNS`."""
     return TicketView(
         row.id,
         row.number,
@@ -54,6 +53,10 @@ def _view(row: Any) -> TicketView | None:
         TicketStatus(row.status),
         row.requester,
     )
+
+
+def _view(row: Any) -> TicketView | None:
+    return None if row is None else ticket_view(row)
 
 
 # Statements built once: building and cache-keying a statement per call costs more than
@@ -66,12 +69,12 @@ _DUPLICATE = (
         _messages.c.mailbox == bindparam("mailbox"), _messages.c.dedup_key == bindparam("dedup_key")
     )
 )
-_BY_NUMBER = select(*_VIEW_COLUMNS).where(_tickets.c.number == bindparam("number"))
+_BY_NUMBER = select(*VIEW_COLUMNS).where(_tickets.c.number == bindparam("number"))
 _BY_TOKENS = (
-    select(*_VIEW_COLUMNS).where(_tickets.c.token.in_(bindparam("tokens", expanding=True))).limit(1)
+    select(*VIEW_COLUMNS).where(_tickets.c.token.in_(bindparam("tokens", expanding=True))).limit(1)
 )
 _BY_MESSAGE_IDS = (
-    select(_messages.c.message_id, *_VIEW_COLUMNS)
+    select(_messages.c.message_id, *VIEW_COLUMNS)
     .join(_tickets, _messages.c.ticket_id == _tickets.c.id)
     .where(
         _messages.c.message_id.in_(bindparam("message_ids", expanding=True)),
@@ -176,7 +179,7 @@ def ticket_of_outgoing(connection: Connection, message_ids: Iterable[str]) -> Ti
         return None
     outbox = OutboxMessage.__table__
     row = connection.execute(
-        select(*_VIEW_COLUMNS)
+        select(*VIEW_COLUMNS)
         .join(outbox, outbox.c.ticket_id == _tickets.c.id)
         .where(outbox.c.message_id.in_(wanted))
         .limit(1)

@@ -3,16 +3,14 @@ address, on top of the shared daemon and sink."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from maild.clock import ManualClock
 from maild.config import Config, config_from_mapping
 from tests.conftest import config_data
-from tests.support import DaemonThread, Sink, write_toml
+from tests.support import Sink, write_toml
 
 AUTHSERV = "mx.example.com"
 CANNED = {
@@ -64,10 +62,3 @@ def config_file(tmp_path: Path, config: Config, database_url: str, sink: Sink) -
     path = tmp_path / "config.toml"
     write_toml(agents_data(tmp_path, database_url, sink), path)
     return path
-
-
-@pytest.fixture
-def daemon(config: Config, clock: ManualClock) -> Iterator[DaemonThread]:
-    running = DaemonThread(config, clock).start()
-    yield running
-    running.stop()

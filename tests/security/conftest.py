@@ -1,5 +1,5 @@
 """The agents' set-up (two agents, trust by Authentication-Results) for the trust tests."""
 
-from tests.agents.conftest import config, config_file, daemon
+from tests.agents.conftest import config, config_file
 
-__all__ = ["config", "config_file", "daemon"]
+__all__ = ["config", "config_file"]

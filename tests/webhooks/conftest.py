@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 
-from maild.clock import ManualClock
 from maild.config import Config, config_from_mapping
 from maild.webhooks import EVENTS
 from tests.agents.conftest import agents_data
-from tests.support import DaemonThread, Sink, write_toml
+from tests.support import Sink, write_toml
 from tests.webhooks.receiver import Receiver, new_secret
 
 SECRET_ENVS = {"/all": "MAILD_TEST_HOOK_ALL", "/quiet": "MAILD_TEST_HOOK_QUIET"}
@@ -74,10 +73,3 @@ def config_file(tmp_path: Path, database_url: str, sink: Sink, receiver: Receive
     path = tmp_path / "config.toml"
     write_toml(webhook_data(tmp_path, database_url, sink, receiver), path)
     return path
-
-
-@pytest.fixture
-def daemon(config: Config, clock: ManualClock) -> Iterator[DaemonThread]:
-    running = DaemonThread(config, clock).start()
-    yield running
-    running.stop()
