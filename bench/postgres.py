@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import CorpusMail
-from bench.figures import whole_threads
 from bench.run import (
     HOST,
     MAILBOX,
@@ -107,25 +106,7 @@ def verify(url: str, corpus: Sequence[CorpusMail]) -> Verification:
             ).scalar_one()
     finally:
         engine.dispose()
-    ticket_of: dict[int, int | None] = {}
-    for mail in corpus:
-        tickets = stored.get(mail.message_id, [])
-        if not tickets:
-            result.missing.append(mail.index)
-        elif len(tickets) > 1:
-            result.duplicated.append(mail.index)
-        else:
-            result.stored_once += 1
-            ticket_of[mail.index] = tickets[0]
-    for mail in corpus:
-        if mail.parent_index is None:
-            continue
-        mine = ticket_of.get(mail.index)
-        if mine is not None and mine == ticket_of.get(mail.parent_index):
-            result.threaded += 1
-        else:
-            result.misthreaded.append(mail.index)
-    result.kept_whole, result.own_reply_threads = whole_threads(corpus, ticket_of)
+    result.check_stored(corpus, stored)
     return result
 
 

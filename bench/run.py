@@ -63,7 +63,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -294,6 +294,32 @@ class Verification:
             and self.tickets == self.threads
         )
 
+    def check_stored(
+        self, corpus: Sequence[CorpusMail], stored: Mapping[str, Sequence[int]]
+    ) -> None:
+        """Count, from ``stored`` (Message-ID → the tickets it was stored on), the mails
+        stored once, missing or doubled, the replies on their parent's ticket, and the
+        threads kept whole."""
+        ticket_of: dict[int, int | None] = {}
+        for mail in corpus:
+            tickets = stored.get(mail.message_id, [])
+            if not tickets:
+                self.missing.append(mail.index)
+            elif len(tickets) > 1:
+                self.duplicated.append(mail.index)
+            else:
+                self.stored_once += 1
+                ticket_of[mail.index] = tickets[0]
+        for mail in corpus:
+            if mail.parent_index is None:
+                continue
+            mine = ticket_of.get(mail.index)
+            if mine is not None and mine == ticket_of.get(mail.parent_index):
+                self.threaded += 1
+            else:
+                self.misthreaded.append(mail.index)
+        self.kept_whole, self.own_reply_threads = whole_threads(corpus, ticket_of)
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("missing", "duplicated", "misthreaded"):
@@ -352,25 +378,7 @@ def verify(
         ):
             if message_id in wanted:
                 stored.setdefault(message_id, []).append(ticket_id)
-        ticket_of: dict[int, int | None] = {}
-        for mail in corpus:
-            tickets = stored.get(mail.message_id, [])
-            if not tickets:
-                result.missing.append(mail.index)
-            elif len(tickets) > 1:
-                result.duplicated.append(mail.index)
-            else:
-                result.stored_once += 1
-                ticket_of[mail.index] = tickets[0]
-        for mail in corpus:
-            if mail.parent_index is None:
-                continue
-            mine = ticket_of.get(mail.index)
-            if mine is not None and mine == ticket_of.get(mail.parent_index):
-                result.threaded += 1
-            else:
-                result.misthreaded.append(mail.index)
-        result.kept_whole, result.own_reply_threads = whole_threads(corpus, ticket_of)
+        result.check_stored(corpus, stored)
         (tickets,) = connection.execute("SELECT count(*) FROM tickets").fetchone()
         result.tickets = tickets - tickets_before
         try:

@@ -129,6 +129,17 @@ _TICKET_NUMBER = (
 )
 
 
+# Is anything due? Answered from the index ix_outbox_due (status, next_attempt_at) alone.
+_ANY_DUE = (
+    select(OutboxMessage.id)
+    .where(
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.next_attempt_at <= bindparam("now"),
+    )
+    .limit(1)
+)
+
+
 def normalised_address(address: str) -> str:
     """The address as the limits on automatic mail count it: lower case, without the
     sub-address (``Victim+7@Target.example`` counts as ``victim@target.example``)."""
@@ -396,15 +407,7 @@ class OutboxWorker:
         """Whether a row is due, read without the write lock: most flushes (every commit
         wakes one) find nothing, and must not queue for SQLite's lock to learn it."""
         with self._sessions() as session:
-            found = session.execute(
-                select(OutboxMessage.id)
-                .where(
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .limit(1)
-            ).first()
-        return found is not None
+            return session.execute(_ANY_DUE, {"now": now}).first() is not None
 
     def _claim(self) -> tuple[list[_Claimed], datetime]:
         if not self._any_due(self._now()):

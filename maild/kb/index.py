@@ -1,36 +1,28 @@
-"""The articles' full-text index: SQLite FTS5 in an in-memory database, ranked by BM25.
+"""Searching the articles: which words of a mail to look for, and what a match says.
 
-Whatever the main database is, the index is a private in-memory SQLite database built from
-the folder when it loads (a few milliseconds for hundreds of articles) and replaced whole
-when the folder changes. Title, tags and text are three columns weighted for ``bm25()``.
-
-A customer's mail is never FTS5 syntax: :func:`query_terms` turns any text into at most
-:data:`MAX_TERMS` plain words (no stop words, no numbers, no operators), each passed to
-``MATCH`` quoted (:func:`match_expression`), so ``NEAR(``, ``"``, ``*`` or ``title:`` in a
+The index itself (SQLite FTS5 in a private in-memory database, ranked by BM25 over title,
+tags and text) is :mod:`storage.kb_index`. A customer's mail is never FTS5 syntax:
+:func:`query_terms` turns any text into at most :data:`MAX_TERMS` plain words (no stop
+words, no numbers, no operators), each passed to ``MATCH`` quoted
+(:func:`storage.kb_index.match_expression`), so ``NEAR(``, ``"``, ``*`` or ``title:`` in a
 mail are words or nothing, never an error or a different query.
 
-May import nothing of the project but :mod:`maild.kb.articles`.
+May import nothing of the project but :mod:`maild.kb.articles` and :mod:`storage.kb_index`.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import sqlite3
-import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from maild.kb.articles import Article
+from storage.kb_index import FtsIndex, match_expression
 
-# Porter stemming (English inflections: invoices → invoic) over unicode61 words with
-# diacritics folded (Kündigung → kundigung), the same for the articles and the query.
-TOKENIZER = "porter unicode61 remove_diacritics 2"
-# bm25() weights of the columns title, tags, body: a word of the title or the tags says
-# far more about what an article is for than one in its text.
-WEIGHTS = (8.0, 6.0, 1.0)
-COLUMNS = ("title", "tags", "body")
+__all__ = ["MAX_TERMS", "Hit", "Index", "Search", "Term", "match_expression", "query_terms"]
+
 MAX_TERMS = 60  # the first distinct words of a mail are enough to know what it is about
 MIN_TERM_CHARS = 2
 MAX_TERM_CHARS = 40  # longer "words" are hashes, tokens, base64
@@ -98,12 +90,6 @@ def query_terms(text: str, limit: int = MAX_TERMS) -> list[str]:
     return list(terms)
 
 
-def match_expression(terms: Iterable[str]) -> str:
-    """An FTS5 query that matches any of ``terms``, each a quoted string (FTS5 syntax inside
-    quotes is plain text; a quote is doubled)."""
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-
-
 @dataclass(frozen=True, slots=True)
 class Term:
     """A word of the query: as folded from the mail, as FTS5 stems it, and how specific it
@@ -135,31 +121,14 @@ class Search:
 
 
 class Index:
-    """An FTS5 index of ``articles``. Searches from several threads take turns (one
-    in-memory connection); building a new index never disturbs one in use."""
+    """The articles' index; building a new one never disturbs one in use."""
 
     def __init__(self, articles: Sequence[Article]) -> None:
         self.articles = tuple(articles)
-        self._lock = threading.Lock()
-        db = sqlite3.connect(":memory:", check_same_thread=False)
-        db.execute(
-            f"CREATE VIRTUAL TABLE kb USING fts5({', '.join(COLUMNS)}, tokenize = '{TOKENIZER}')"
+        self._fts = FtsIndex(
+            [(article.title, "\n".join(article.tags), article.body) for article in self.articles]
         )
-        db.execute("CREATE VIRTUAL TABLE kb_instances USING fts5vocab(kb, 'instance')")
-        db.execute("CREATE VIRTUAL TABLE kb_rows USING fts5vocab(kb, 'row')")
-        # The query's words go through the same tokenizer (stemming) in a scratch table: the
-        # stems tell which words an article contains, and where.
-        db.execute(f"CREATE VIRTUAL TABLE q USING fts5(text, tokenize = '{TOKENIZER}')")
-        db.execute("CREATE VIRTUAL TABLE q_instances USING fts5vocab(q, 'instance')")
-        db.executemany(
-            "INSERT INTO kb(rowid, title, tags, body) VALUES (?, ?, ?, ?)",
-            [
-                (row, article.title, "\n".join(article.tags), article.body)
-                for row, article in enumerate(self.articles)
-            ],
-        )
-        self._db = db
-        self._documents: dict[str, int] = dict(db.execute("SELECT term, doc FROM kb_rows"))
+        self._documents = self._fts.document_frequencies()
 
     def specificity(self, stem: str) -> float:
         """How much finding ``stem`` in an article says, from 1 (a word of one article only)
@@ -180,35 +149,23 @@ class Index:
         words = query_terms(text)
         if not words or not self.articles:
             return Search((), ())
-        weights = ", ".join(str(weight) for weight in WEIGHTS)
-        with self._lock:
-            terms = self._stemmed(words)
-            if not terms:
-                return Search((), ())
-            rows = self._db.execute(
-                f"SELECT rowid, bm25(kb, {weights}) FROM kb WHERE kb MATCH ? "
-                f"ORDER BY bm25(kb, {weights}) LIMIT ?",
-                (match_expression(term.word for term in terms), limit),
-            ).fetchall()
-            found = self._columns(terms, [row for row, _ in rows])
+        terms = self._stemmed(words)
+        if not terms:
+            return Search((), ())
+        ranked = self._fts.rank([term.word for term in terms], limit)
+        found = self._fts.columns([row for row, _ in ranked], [term.stem for term in terms])
         hits = []
-        for row, score in rows:
+        for row, score in ranked:
             columns = found.get(row, {})
             key = [term for term in terms if columns.get(term.stem, set()) & {0, 1}]
             body = [term for term in terms if term not in key and term.stem in columns]
-            hits.append(Hit(self.articles[row], -score, tuple(key), tuple(body)))
+            hits.append(Hit(self.articles[row], score, tuple(key), tuple(body)))
         return Search(tuple(terms), tuple(hits))
 
     def _stemmed(self, words: Sequence[str]) -> list[Term]:
         """``words`` as FTS5 stems them, without those whose stem is a stop word ("one" is
         "on" to the Porter stemmer) or that the tokenizer drops."""
-        self._db.execute("DELETE FROM q")
-        self._db.executemany("INSERT INTO q(rowid, text) VALUES (?, ?)", list(enumerate(words)))
-        stems: dict[int, str] = {}
-        for stem, position in self._db.execute(
-            "SELECT term, doc FROM q_instances ORDER BY doc, offset"
-        ):
-            stems.setdefault(position, stem)
+        stems = self._fts.stems(words)
         terms: dict[str, Term] = {}
         for position, word in enumerate(words):
             stem = stems.get(position)
@@ -216,19 +173,3 @@ class Index:
                 continue
             terms[stem] = Term(word, stem, self.specificity(stem))
         return list(terms.values())
-
-    def _columns(self, terms: Sequence[Term], rows: list[int]) -> dict[int, dict[str, set[int]]]:
-        """For each of ``rows``, the stems of ``terms`` it contains and in which columns
-        (0 title, 1 tags, 2 body)."""
-        if not rows:
-            return {}
-        stems = [term.stem for term in terms]
-        found: dict[int, dict[str, set[int]]] = {}
-        for stem, row, column in self._db.execute(
-            f"SELECT DISTINCT term, doc, col FROM kb_instances "
-            f"WHERE doc IN ({', '.join('?' for _ in rows)}) "
-            f"AND term IN ({', '.join('?' for _ in stems)})",
-            (*rows, *stems),
-        ):
-            found.setdefault(row, {}).setdefault(stem, set()).add(COLUMNS.index(column))
-        return found

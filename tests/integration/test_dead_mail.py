@@ -90,6 +90,7 @@ def test_a_5xx_parks_the_mail_at_once_tells_the_admins_once_and_retry_sends_it(
     assert f"maild outbox retry {dead.id}" in text
     assert str(notice.message["Subject"]) == "[maild] an outgoing message could not be delivered"
 
+    daemon.service.flush_outbox()  # the flush that sent the notice has recorded it
     listed = json.loads(outbox_cli(config_file, "--json"))
     assert [(r["id"], r["status"]) for r in listed] == [(dead.id, "dead")]
     assert "550 5.1.1" in listed[0]["last_error"]

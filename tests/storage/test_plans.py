@@ -150,6 +150,7 @@ HOT = [
         outbox._RECENT_AUTOMATIC_TO_DOMAIN,
         {"domain": "b", "since": AT, "kinds": ["acknowledgement"]},
     ),
+    ("anything due in the outbox", outbox._ANY_DUE, {"now": AT}),
     ("SLA sweep", sla._SLA_ROWS[False], {}),
     ("idle sweep", idle._IDLE_ROWS, {"before": AT}),
     (
