@@ -24,11 +24,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -321,6 +321,7 @@ class _Outcome:
     item: _Claimed
     result: str  # sent, retried, dead, released
     values: dict[str, Any] = field(default_factory=dict)
+    relay_down: bool = False  # no point trying the rest of the batch now
 
 
 class OutboxWorker:
@@ -464,36 +465,59 @@ class OutboxWorker:
         return batch, now
 
     def _deliver(self, batch: list[_Claimed], claimed_at: datetime, counts: dict[str, int]) -> bool:
-        """Send each claimed row and record its outcome at once; whether the relay is down."""
+        """Send each claimed row and record its outcome at once; whether the relay is down.
+
+        The write that records a row also renews the lease of the next one, so every row is
+        sent with a whole lease ahead of it, not with what the rows before it left over: a
+        send that starts just before the hand-back point and is slow cannot outlive the
+        lease while another worker takes the row and sends it too.
+        """
         deadline = claimed_at + self.lease / 2
+        unwritten: list[_Outcome] = []  # the previous row's outcome
         for index, item in enumerate(batch):
             if self._now() >= deadline:
                 log.warning("outbox: lease half over; handing %d rows back", len(batch) - index)
-                self._record([self._released(rest, claimed_at) for rest in batch[index:]], counts)
+                released = [self._released(rest, claimed_at) for rest in batch[index:]]
+                self._record(unwritten + released, counts)
                 return False
-            try:
-                self._transport.send(item.mail_from, item.recipients, item.raw)
-            except PermanentSendError as exc:
-                self._record([self._dead(item, str(exc))], counts)
-            except TransientSendError as exc:
-                outcomes = [self._retry(item, exc, exc.recipients)]
-                relay_down = isinstance(exc, RelayUnavailableError)
-                if relay_down:
-                    outcomes.extend(self._released(rest, claimed_at) for rest in batch[index + 1 :])
-                self._record(outcomes, counts)
-                if relay_down:
-                    return True
-            except Exception as exc:  # a transport bug must not stop the outbox
-                log.exception(
-                    "outbox #%d (ticket #%s): unexpected send failure",
+            if index and not self._record(unwritten, counts, renew=item):
+                unwritten = []
+                log.warning(
+                    "outbox #%d (ticket #%s): its lease ran out before its turn; "
+                    "left to the worker that took it",
                     item.id,
                     item.ticket_number,
                     extra={"ticket": item.ticket_number},
                 )
-                self._record([self._retry(item, exc, None)], counts)
-            else:
-                self._record([self._sent(item)], counts)
+                continue
+            unwritten = [self._attempt(item)]
+            if unwritten[0].relay_down:
+                released = [self._released(rest, claimed_at) for rest in batch[index + 1 :]]
+                self._record(unwritten + released, counts)
+                return True
+        self._record(unwritten, counts)
         return False
+
+    def _attempt(self, item: _Claimed) -> _Outcome:
+        """Hand ``item`` to the transport; what came of it, to be written."""
+        try:
+            self._transport.send(item.mail_from, item.recipients, item.raw)
+        except PermanentSendError as exc:
+            return self._dead(item, str(exc))
+        except TransientSendError as exc:
+            outcome = self._retry(item, exc, exc.recipients)
+            if isinstance(exc, RelayUnavailableError):
+                return replace(outcome, relay_down=True)
+            return outcome
+        except Exception as exc:  # a transport bug must not stop the outbox
+            log.exception(
+                "outbox #%d (ticket #%s): unexpected send failure",
+                item.id,
+                item.ticket_number,
+                extra={"ticket": item.ticket_number},
+            )
+            return self._retry(item, exc, None)
+        return self._sent(item)
 
     def _sent(self, item: _Claimed) -> _Outcome:
         log.info(
@@ -561,20 +585,28 @@ class OutboxWorker:
             item, "released", {"attempts": item.attempts - 1, "next_attempt_at": claimed_at}
         )
 
-    def _record(self, outcomes: list[_Outcome], counts: dict[str, int]) -> None:
-        """Write ``outcomes``, trying again until the database takes them."""
-        if not outcomes:
-            return
-        write_until_done(
-            lambda: self._write(outcomes),
-            what=_describe(outcomes),
-            stopping=self._stopping.is_set,
-            ticket=outcomes[0].item.ticket_number,
-        )
+    def _record(
+        self, outcomes: list[_Outcome], counts: dict[str, int], renew: _Claimed | None = None
+    ) -> bool:
+        """Write ``outcomes`` (and renew the lease of ``renew``), trying again until the
+        database takes them; whether ``renew`` is still ours."""
+        if outcomes:
+            what, ticket = _describe(outcomes), outcomes[0].item.ticket_number
+        elif renew is not None:
+            what, ticket = f"the lease of outbox #{renew.id}", renew.ticket_number
+        else:
+            return True
+        owned = [True]
+
+        def write() -> None:
+            owned[0] = self._write(outcomes, renew)
+
+        write_until_done(write, what=what, stopping=self._stopping.is_set, ticket=ticket)
         for outcome in outcomes:
             counts[outcome.result] += 1
+        return owned[0]
 
-    def _write(self, outcomes: list[_Outcome]) -> None:
+    def _write(self, outcomes: list[_Outcome], renew: _Claimed | None = None) -> bool:
         with self._sessions() as session, session.begin():
             self._begin_write(session)
             dead: list[DeadMail] = []
@@ -582,10 +614,7 @@ class OutboxWorker:
                 statement = update(OutboxMessage).where(OutboxMessage.id == outcome.item.id)
                 if outcome.result != "sent":
                     # Only while the row is still ours: a sent message is recorded regardless.
-                    statement = statement.where(
-                        OutboxMessage.status == OutboxStatus.PENDING,
-                        OutboxMessage.attempts == outcome.item.attempts,
-                    )
+                    statement = statement.where(*_still_ours(outcome.item))
                 result = session.execute(
                     statement.values(**outcome.values).execution_options(synchronize_session=False)
                 )
@@ -593,6 +622,15 @@ class OutboxWorker:
                     dead.append(_dead_mail(outcome))
             if dead and self._on_dead is not None:
                 self._tell_dead(session, dead)
+            if renew is None:
+                return True
+            renewed = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == renew.id, *_still_ours(renew))
+                .values(next_attempt_at=self._now() + self.lease)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(renewed.rowcount)
 
     def _tell_dead(self, session: Session, dead: list[DeadMail]) -> None:
         """Run ``on_dead`` in a savepoint: a notice that fails must not keep the outcomes
@@ -608,6 +646,15 @@ class OutboxWorker:
                 "outbox: could not queue the notice of dead mail %s",
                 ", ".join(f"#{mail.id}" for mail in dead),
             )
+
+
+def _still_ours(item: _Claimed) -> tuple[ColumnElement[bool], ...]:
+    """The row is as our claim left it: pending, and no other worker claimed it since (a
+    claim counts an attempt)."""
+    return (
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.attempts == item.attempts,
+    )
 
 
 def _dead_mail(outcome: _Outcome) -> DeadMail:

@@ -24,6 +24,7 @@ import smtplib
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -209,6 +210,17 @@ def leased_outbox_rows(engine: Engine) -> set[int]:
                 )
             ).scalars()
         )
+
+
+def outbox_history(daemons: list[MaildProcess], rows: Iterable[int]) -> str:
+    """The daemons' log lines about ``rows``: who claimed, sent and recorded them when."""
+    wanted = tuple(f"outbox #{row_id} " for row_id in rows)
+    return "\n".join(
+        f"mx{n + 1}: {line}"
+        for n, daemon in enumerate(daemons)
+        for line in daemon.text().splitlines()
+        if any(mark in line for mark in wanted) or "lease half over" in line or "recording" in line
+    )
 
 
 def message_id_of(raw: bytes) -> str:
@@ -429,7 +441,8 @@ def test_two_instances_on_one_database_lose_nothing_and_double_nothing(tmp_path:
     # One message at a time is on its way to the relay: each kill may repeat that one.
     by_kill = Counter(held_at_kill[row_id][0] for row_id in repeated)
     assert max(by_kill.values(), default=0) <= 1, (
-        f"sent again after kill number: {dict(by_kill)} (rows {sorted(repeated)})"
+        f"sent again after kill number: {dict(by_kill)} (rows {sorted(repeated)})\n"
+        + outbox_history(daemons, repeated)
     )
 
     assert "intake transaction failed" not in log_text  # a bug in the writer

@@ -372,6 +372,39 @@ def test_batch_is_handed_back_when_half_the_lease_has_passed(
     assert [row(sessions, i).attempts for i in ids] == [1, 1, 1]
 
 
+def test_a_slow_send_started_before_the_hand_back_point_keeps_its_row(
+    sessions: sessionmaker[Session], now: ManualClock
+) -> None:
+    """The second row's send starts 2 minutes into a 5-minute lease and takes 3: past the
+    claim's lease, a second worker looks for due mail. The row was renewed when the first
+    one was recorded, so it is not due, and goes out once."""
+    ids = queue(sessions, now, count=2)
+    sent: list[bytes] = []
+    others: list[bytes] = []
+
+    class Others:
+        def send(self, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
+            others.append(raw)
+
+    class SlowSecond:
+        def send(self, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
+            sent.append(raw)
+            if len(sent) == 1:
+                now.advance(timedelta(minutes=2))
+            else:
+                now.advance(timedelta(minutes=3, seconds=1))
+                OutboxWorker(sessions, Others(), now, lease=timedelta(minutes=5)).flush()
+
+    worker = OutboxWorker(sessions, SlowSecond(), now, lease=timedelta(minutes=5))
+    assert worker.flush().sent == 2
+    assert len(sent) == 2
+    assert others == []
+    assert [(row(sessions, i).status, row(sessions, i).attempts) for i in ids] == [
+        (OutboxStatus.SENT, 1),
+        (OutboxStatus.SENT, 1),
+    ]
+
+
 def test_unexpected_transport_error_is_retried_not_raised(
     sessions: sessionmaker[Session], now: ManualClock
 ) -> None:
