@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from outbound.outbox import automatic_sent_since, automatic_sent_to_domain_since
 from storage import tickets
+from storage.outbox import automatic_sent_since, automatic_sent_to_domain_since
 
 log = logging.getLogger(__name__)
 

@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from outbound.compose import new_verp_id, verp_address
 from outbound.recording import write_until_done
@@ -40,8 +40,10 @@ from outbound.transport import (
     TransientSendError,
     Transport,
 )
+from storage import outbox as rows
 from storage.engine import WRITE_OPTION
-from storage.models import OutboxMessage, OutboxStatus, Ticket, stored_instant
+from storage.models import OutboxStatus
+from storage.outbox import Claimed
 
 __all__ = [
     "DeadMail",
@@ -49,13 +51,9 @@ __all__ = [
     "FlushReport",
     "OutboxWorker",
     "RetryPolicy",
-    "automatic_sent_since",
-    "automatic_sent_to_domain_since",
     "default_backoff",
     "enqueue",
     "enqueue_each",
-    "normalised_address",
-    "outbox_rows",
 ]
 
 log = logging.getLogger(__name__)
@@ -118,36 +116,6 @@ class DeadMail:
 DeadMailListener = Callable[[Connection, Sequence[DeadMail], datetime], None]
 """Called in the transaction that parks messages as dead (to queue the admins' notice)."""
 
-_INSERT = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id)
-# The ticket's number for the log (ids mean nothing to an operator); a subquery, not a join,
-# so FOR UPDATE locks outbox rows only.
-_TICKET_NUMBER = (
-    select(Ticket.number)
-    .where(Ticket.id == OutboxMessage.ticket_id)
-    .scalar_subquery()
-    .label("ticket_number")
-)
-
-
-# Is anything due? Answered from the index ix_outbox_due (status, next_attempt_at) alone.
-_ANY_DUE = (
-    select(OutboxMessage.id)
-    .where(
-        OutboxMessage.status == OutboxStatus.PENDING,
-        OutboxMessage.next_attempt_at <= bindparam("now"),
-    )
-    .limit(1)
-)
-
-
-def normalised_address(address: str) -> str:
-    """The address as the limits on automatic mail count it: lower case, without the
-    sub-address (``Victim+7@Target.example`` counts as ``victim@target.example``)."""
-    local, at, domain = address.strip().lower().rpartition("@")
-    if not at:
-        return address.strip().lower()
-    return f"{local.partition('+')[0]}@{domain}"
-
 
 def enqueue(
     executor: Connection | Session,
@@ -164,7 +132,6 @@ def enqueue(
 ) -> int:
     """Insert a pending outbox row, due at ``now``, in the caller's transaction; its id.
 
-    A single Core INSERT rather than an ORM object: this runs on the intake hot path.
     Ticket mail goes through :func:`enqueue_each`, which gives each recipient a row and an
     envelope sender of its own.
     """
@@ -172,23 +139,18 @@ def enqueue(
         raise ValueError("naive datetime given as now")
     if not recipients:
         raise ValueError("an outbox message needs at least one recipient")
-    values = {
-        "ticket_id": ticket_id,
-        "kind": kind,
-        "automatic": automatic,
-        "message_id": message_id,
-        "mail_from": mail_from,
-        "recipients": list(recipients),
-        "primary_recipient": normalised_address(recipients[0]),
-        "recipient_domain": recipients[0].strip().lower().rpartition("@")[2],
-        "verp_id": verp_id,
-        "raw": raw,
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-    return executor.execute(_INSERT, values).scalar_one()
+    return rows.insert_message(
+        executor,
+        ticket_id=ticket_id,
+        kind=kind,
+        message_id=message_id,
+        mail_from=mail_from,
+        recipients=recipients,
+        raw=raw,
+        now=now,
+        automatic=automatic,
+        verp_id=verp_id,
+    )
 
 
 def enqueue_each(
@@ -230,71 +192,6 @@ def enqueue_each(
     return ids
 
 
-_RECENT_AUTOMATIC = (
-    select(func.count())
-    .select_from(OutboxMessage.__table__)
-    .where(
-        OutboxMessage.__table__.c.primary_recipient == bindparam("address"),
-        OutboxMessage.__table__.c.automatic.is_(True),
-        OutboxMessage.__table__.c.created_at > bindparam("since"),
-        OutboxMessage.__table__.c.kind.in_(bindparam("kinds", expanding=True)),
-    )
-)
-
-
-_RECENT_AUTOMATIC_TO_DOMAIN = (
-    select(func.count())
-    .select_from(OutboxMessage.__table__)
-    .where(
-        OutboxMessage.__table__.c.recipient_domain == bindparam("domain"),
-        OutboxMessage.__table__.c.automatic.is_(True),
-        OutboxMessage.__table__.c.created_at > bindparam("since"),
-        OutboxMessage.__table__.c.kind.in_(bindparam("kinds", expanding=True)),
-    )
-)
-
-
-def automatic_sent_since(
-    executor: Connection | Session, address: str, since: datetime, kinds: Sequence[str]
-) -> int:
-    """How many automatic messages of ``kinds`` to ``address`` (normalised: sub-addresses
-    count as the address) were queued after ``since``: what the per-address limit
-    (invariant 3) counts, a guard against loops with auto-responders that do not mark their
-    replies."""
-    return executor.execute(
-        _RECENT_AUTOMATIC,
-        {"address": normalised_address(address), "since": since, "kinds": list(kinds)},
-    ).scalar_one()
-
-
-def automatic_sent_to_domain_since(
-    executor: Connection | Session, domain: str, since: datetime, kinds: Sequence[str]
-) -> int:
-    """How many automatic messages of ``kinds`` to addresses at ``domain`` were queued after
-    ``since``."""
-    return executor.execute(
-        _RECENT_AUTOMATIC_TO_DOMAIN,
-        {"domain": domain.strip().lower(), "since": since, "kinds": list(kinds)},
-    ).scalar_one()
-
-
-def outbox_rows(
-    session: Session,
-    statuses: Iterable[OutboxStatus] = (OutboxStatus.PENDING, OutboxStatus.DEAD),
-    *,
-    limit: int | None = None,
-) -> list[OutboxMessage]:
-    """Rows in ``statuses``, oldest first, with their ticket loaded (``raw`` is not)."""
-    query = (
-        select(OutboxMessage)
-        .where(OutboxMessage.status.in_([str(status) for status in statuses]))
-        .order_by(OutboxMessage.id)
-        .options(selectinload(OutboxMessage.ticket))
-        .limit(limit)
-    )
-    return list(session.scalars(query))
-
-
 @dataclass(frozen=True, slots=True)
 class FlushReport:
     sent: int = 0
@@ -303,22 +200,8 @@ class FlushReport:
 
 
 @dataclass(frozen=True, slots=True)
-class _Claimed:
-    id: int
-    ticket_id: int | None
-    kind: str
-    message_id: str
-    mail_from: str
-    recipients: tuple[str, ...]
-    raw: bytes
-    attempts: int  # counting the one about to be made
-    since: datetime  # when its series of attempts began: queued, or retried by hand
-    ticket_number: int | None = None  # what logs name: the number an operator knows
-
-
-@dataclass(frozen=True, slots=True)
 class _Outcome:
-    item: _Claimed
+    item: Claimed
     result: str  # sent, retried, dead, released
     values: dict[str, Any] = field(default_factory=dict)
     relay_down: bool = False  # no point trying the rest of the batch now
@@ -399,72 +282,23 @@ class OutboxWorker:
                 close()
         return FlushReport(sent=counts["sent"], retried=counts["retried"], dead=counts["dead"])
 
-    def _begin_write(self, session: Session) -> None:
+    def _write_connection(self, session: Session) -> Connection:
         # On SQLite, take the write lock at BEGIN (storage.engine): a read transaction that
         # later writes can fail at once when the intake writer committed in between.
-        session.connection(execution_options={WRITE_OPTION: True})
+        return session.connection(execution_options={WRITE_OPTION: True})
 
-    def _any_due(self, now: datetime) -> bool:
-        """Whether a row is due, read without the write lock: most flushes (every commit
-        wakes one) find nothing, and must not queue for SQLite's lock to learn it."""
+    def _claim(self) -> tuple[list[Claimed], datetime]:
+        # Most flushes (every commit wakes one) find nothing due: they learn it with a
+        # read, without queueing for SQLite's write lock.
         with self._sessions() as session:
-            return session.execute(_ANY_DUE, {"now": now}).first() is not None
-
-    def _claim(self) -> tuple[list[_Claimed], datetime]:
-        if not self._any_due(self._now()):
-            return [], self._now()
+            if not rows.any_due(session.connection(), self._now()):
+                return [], self._now()
         with self._sessions() as session, session.begin():
-            self._begin_write(session)
+            connection = self._write_connection(session)
             now = self._now()
-            rows = session.execute(
-                select(
-                    OutboxMessage.id,
-                    OutboxMessage.ticket_id,
-                    OutboxMessage.kind,
-                    OutboxMessage.message_id,
-                    OutboxMessage.mail_from,
-                    OutboxMessage.recipients,
-                    OutboxMessage.raw,
-                    OutboxMessage.attempts,
-                    func.coalesce(OutboxMessage.retried_at, OutboxMessage.created_at).label(
-                        "since"
-                    ),
-                    _TICKET_NUMBER,
-                )
-                .where(
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(self._batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if not rows:
-                return [], now
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([row.id for row in rows]))
-                .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + self.lease)
-                .execution_options(synchronize_session=False)
-            )
-        batch = [
-            _Claimed(
-                id=row.id,
-                ticket_id=row.ticket_id,
-                kind=row.kind,
-                message_id=row.message_id,
-                mail_from=row.mail_from,
-                recipients=tuple(row.recipients),
-                raw=row.raw,
-                attempts=row.attempts + 1,
-                since=stored_instant(row.since),
-                ticket_number=row.ticket_number,
-            )
-            for row in rows
-        ]
-        return batch, now
+            return rows.claim(connection, now, self.lease, self._batch_size), now
 
-    def _deliver(self, batch: list[_Claimed], claimed_at: datetime, counts: dict[str, int]) -> bool:
+    def _deliver(self, batch: list[Claimed], claimed_at: datetime, counts: dict[str, int]) -> bool:
         """Send each claimed row and record its outcome at once; whether the relay is down.
 
         The write that records a row also renews the lease of the next one, so every row is
@@ -498,7 +332,7 @@ class OutboxWorker:
         self._record(unwritten, counts)
         return False
 
-    def _attempt(self, item: _Claimed) -> _Outcome:
+    def _attempt(self, item: Claimed) -> _Outcome:
         """Hand ``item`` to the transport; what came of it, to be written."""
         try:
             self._transport.send(item.mail_from, item.recipients, item.raw)
@@ -519,7 +353,7 @@ class OutboxWorker:
             return self._retry(item, exc, None)
         return self._sent(item)
 
-    def _sent(self, item: _Claimed) -> _Outcome:
+    def _sent(self, item: Claimed) -> _Outcome:
         log.info(
             "outbox #%d (ticket #%s, %s %s) sent to %s",
             item.id,
@@ -532,7 +366,7 @@ class OutboxWorker:
         return _Outcome(item, "sent", {"status": OutboxStatus.SENT, "sent_at": self._now()})
 
     def _dead(
-        self, item: _Claimed, error: str, recipients: tuple[str, ...] | None = None
+        self, item: Claimed, error: str, recipients: tuple[str, ...] | None = None
     ) -> _Outcome:
         log.error(
             "outbox #%d (ticket #%s, %s %s) is dead after %d attempt(s) since %s: %s",
@@ -553,9 +387,7 @@ class OutboxWorker:
             values["recipients"] = list(recipients)
         return _Outcome(item, "dead", values)
 
-    def _retry(
-        self, item: _Claimed, exc: Exception, recipients: tuple[str, ...] | None
-    ) -> _Outcome:
+    def _retry(self, item: Claimed, exc: Exception, recipients: tuple[str, ...] | None) -> _Outcome:
         error = str(exc) or type(exc).__name__
         next_attempt_at = self.retry.next_attempt(item.attempts, item.since, self._now())
         if next_attempt_at is None:
@@ -579,14 +411,14 @@ class OutboxWorker:
             values["recipients"] = list(recipients)
         return _Outcome(item, "retried", values)
 
-    def _released(self, item: _Claimed, claimed_at: datetime) -> _Outcome:
+    def _released(self, item: Claimed, claimed_at: datetime) -> _Outcome:
         # Not attempted: undo the claim so the attempt is not counted.
         return _Outcome(
             item, "released", {"attempts": item.attempts - 1, "next_attempt_at": claimed_at}
         )
 
     def _record(
-        self, outcomes: list[_Outcome], counts: dict[str, int], renew: _Claimed | None = None
+        self, outcomes: list[_Outcome], counts: dict[str, int], renew: Claimed | None = None
     ) -> bool:
         """Write ``outcomes`` (and renew the lease of ``renew``), trying again until the
         database takes them; whether ``renew`` is still ours."""
@@ -606,31 +438,22 @@ class OutboxWorker:
             counts[outcome.result] += 1
         return owned[0]
 
-    def _write(self, outcomes: list[_Outcome], renew: _Claimed | None = None) -> bool:
+    def _write(self, outcomes: list[_Outcome], renew: Claimed | None = None) -> bool:
         with self._sessions() as session, session.begin():
-            self._begin_write(session)
+            connection = self._write_connection(session)
             dead: list[DeadMail] = []
             for outcome in outcomes:
-                statement = update(OutboxMessage).where(OutboxMessage.id == outcome.item.id)
-                if outcome.result != "sent":
-                    # Only while the row is still ours: a sent message is recorded regardless.
-                    statement = statement.where(*_still_ours(outcome.item))
-                result = session.execute(
-                    statement.values(**outcome.values).execution_options(synchronize_session=False)
-                )
-                if outcome.result == "dead" and result.rowcount:
+                # Only while the row is still ours; a message the relay took is recorded
+                # regardless.
+                guarded = outcome.result != "sent"
+                written = rows.finish(connection, outcome.item, outcome.values, guarded=guarded)
+                if outcome.result == "dead" and written:
                     dead.append(_dead_mail(outcome))
             if dead and self._on_dead is not None:
                 self._tell_dead(session, dead)
             if renew is None:
                 return True
-            renewed = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == renew.id, *_still_ours(renew))
-                .values(next_attempt_at=self._now() + self.lease)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(renewed.rowcount)
+            return rows.renew(connection, renew, self._now() + self.lease)
 
     def _tell_dead(self, session: Session, dead: list[DeadMail]) -> None:
         """Run ``on_dead`` in a savepoint: a notice that fails must not keep the outcomes
@@ -646,15 +469,6 @@ class OutboxWorker:
                 "outbox: could not queue the notice of dead mail %s",
                 ", ".join(f"#{mail.id}" for mail in dead),
             )
-
-
-def _still_ours(item: _Claimed) -> tuple[ColumnElement[bool], ...]:
-    """The row is as our claim left it: pending, and no other worker claimed it since (a
-    claim counts an attempt)."""
-    return (
-        OutboxMessage.status == OutboxStatus.PENDING,
-        OutboxMessage.attempts == item.attempts,
-    )
 
 
 def _dead_mail(outcome: _Outcome) -> DeadMail:

@@ -12,8 +12,18 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-from outbound import outbox
-from storage import console, idle, limits, reports, sla, surveys, threads, tickets, watchers
+from storage import (
+    console,
+    idle,
+    limits,
+    outbox,
+    reports,
+    sla,
+    surveys,
+    threads,
+    tickets,
+    watchers,
+)
 from storage.console import TicketQuery
 from storage.models import Participant, TicketStatus
 from tests.storage.conftest import AT, add_message, add_ticket
@@ -151,6 +161,7 @@ HOT = [
         {"domain": "b", "since": AT, "kinds": ["acknowledgement"]},
     ),
     ("anything due in the outbox", outbox._ANY_DUE, {"now": AT}),
+    ("outbox rows to claim", outbox._DUE, {"now": AT, "limit": 50}),
     ("SLA sweep", sla._SLA_ROWS[False], {}),
     ("idle sweep", idle._IDLE_ROWS, {"before": AT}),
     (

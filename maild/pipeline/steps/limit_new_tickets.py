@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from maild.config import Config
 from maild.pipeline.context import IntakeContext
 from maild.ticketing.admin_mail import queue_admin_mail
-from outbound.outbox import normalised_address
 from outbound.templating import TemplateRenderer
 from parsing.ticketref import format_ticket_tag
 from storage import admin_notices, limits
+from storage.outbox import normalised_address
 from storage.tickets import TicketView
 
 log = logging.getLogger(__name__)

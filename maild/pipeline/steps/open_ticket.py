@@ -5,10 +5,10 @@ from __future__ import annotations
 from maild.config import Config
 from maild.pipeline.context import IntakeContext
 from outbound.compose import new_ticket_token
-from outbound.outbox import normalised_address
 from parsing.ticketref import strip_reply_prefixes
 from storage import queries, tickets
 from storage.models import ParticipantRole, TicketStatus
+from storage.outbox import normalised_address
 from storage.tickets import TicketView
 
 
