@@ -212,14 +212,15 @@ class OutboxWorker:
 
     ``flush`` claims up to ``batch_size`` due rows at a time and goes on until nothing is
     due, at most ``max_rounds`` batches per call. A batch is cut short, and its unsent rows
-    handed back untouched, when half the lease has passed (so no other worker can take a row
-    we are still sending), or when the relay is unavailable (the next flush tries again).
+    handed back untouched, when half the lease has passed (another worker may send them
+    meanwhile), or when the relay is unavailable (the next flush tries again).
 
     Each outcome is written as soon as the relay answered, and writing it is retried until
-    it succeeds (a database locked by another process for a while, a PostgreSQL restart):
-    a sent message recorded late is still recorded, so only a worker that dies between the
-    relay's ``250`` and that write can make a message go out twice. ``on_dead`` is called in
-    the transaction that parks messages as dead.
+    it succeeds (a database locked by another process for a while, a PostgreSQL restart);
+    the same write renews the lease of the next row, so a row is sent with a whole lease
+    ahead of it. Only a worker that dies between the relay's ``250`` and that write, or a
+    single send slower than the whole lease, can make a message go out twice. ``on_dead``
+    is called in the transaction that parks messages as dead.
     """
 
     def __init__(
