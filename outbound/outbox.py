@@ -1,9 +1,9 @@
 """The outbox: outgoing mail written in the transaction that caused it, sent later.
 
-``enqueue`` adds a fully composed message to the caller's session and commits nothing: the
-row commits or rolls back with the ticket change that caused it (invariant 4). The
-``OutboxWorker`` sends what is due, retries with backoff and parks a message as ``dead``
-when it gives up, where ``maild outbox`` shows it.
+``enqueue_each`` (over ``storage.outbox.enqueue``) adds a fully composed message to the
+caller's session and commits nothing: the row commits or rolls back with the ticket change
+that caused it (invariant 4). The ``OutboxWorker`` sends what is due, retries with backoff
+and parks a message as ``dead`` when it gives up, where ``maild outbox`` shows it.
 
 Delivery is at least once. A row is claimed in a short transaction (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL, so several instances share the work) by pushing its
@@ -52,7 +52,6 @@ __all__ = [
     "OutboxWorker",
     "RetryPolicy",
     "default_backoff",
-    "enqueue",
     "enqueue_each",
 ]
 
@@ -117,42 +116,6 @@ DeadMailListener = Callable[[Connection, Sequence[DeadMail], datetime], None]
 """Called in the transaction that parks messages as dead (to queue the admins' notice)."""
 
 
-def enqueue(
-    executor: Connection | Session,
-    *,
-    ticket_id: int | None,
-    kind: str,
-    message_id: str,
-    mail_from: str,
-    recipients: Sequence[str],
-    raw: bytes,
-    now: datetime,
-    automatic: bool = True,
-    verp_id: str | None = None,
-) -> int:
-    """Insert a pending outbox row, due at ``now``, in the caller's transaction; its id.
-
-    Ticket mail goes through :func:`enqueue_each`, which gives each recipient a row and an
-    envelope sender of its own.
-    """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("naive datetime given as now")
-    if not recipients:
-        raise ValueError("an outbox message needs at least one recipient")
-    return rows.insert_message(
-        executor,
-        ticket_id=ticket_id,
-        kind=kind,
-        message_id=message_id,
-        mail_from=mail_from,
-        recipients=recipients,
-        raw=raw,
-        now=now,
-        automatic=automatic,
-        verp_id=verp_id,
-    )
-
-
 def enqueue_each(
     executor: Connection | Session,
     *,
@@ -176,7 +139,7 @@ def enqueue_each(
     for recipient in dict.fromkeys(recipients):
         verp_id = new_verp_id()
         ids.append(
-            enqueue(
+            rows.enqueue(
                 executor,
                 ticket_id=ticket_id,
                 kind=kind,

@@ -36,9 +36,10 @@ from outbound.compose import (
     token_address,
 )
 from outbound.guards import AutomaticMailLimits, held_back
-from outbound.outbox import enqueue, enqueue_each
+from outbound.outbox import enqueue_each
 from outbound.threadindex import continue_thread_index, thread_index, thread_topic
 from storage import tickets
+from storage.outbox import enqueue
 
 __all__ = [
     "KINDS",

@@ -2,9 +2,9 @@
 worker, counted by the limits on automatic mail.
 
 ``outbound.outbox`` decides what to send and when to try again; this module only reads and
-writes rows. Claiming takes due rows ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite has one
-writer) and leases them by moving ``next_attempt_at`` ahead, so two workers never send one
-row at the same time. Statements are built once; values are passed at execution.
+writes rows; claiming and leasing work as for webhook deliveries (``storage.work_queue``),
+so two workers never send one row at the same time. Statements are built once; values are
+passed at execution.
 """
 
 from __future__ import annotations
@@ -14,24 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import OutboxMessage, OutboxStatus, Ticket, stored_instant
+from storage.work_queue import WorkQueue
 
 _outbox = OutboxMessage.__table__
 _c = _outbox.c
 
 _INSERT = insert(_outbox).returning(_c.id)
 
-_DUE_WHERE = (_c.status == OutboxStatus.PENDING, _c.next_attempt_at <= bindparam("now"))
-# Is anything due? Answered from the index ix_outbox_due (status, next_attempt_at) alone.
-_ANY_DUE = select(_c.id).where(*_DUE_WHERE).limit(1)
-# What the worker claims: due rows, oldest first (ix_outbox_due). The ticket's number is for
-# the log (ids mean nothing to an operator): a subquery, not a join, so FOR UPDATE locks
-# outbox rows only.
-_DUE = (
-    select(
+# Claimed rows carry the ticket's number for the log (ids mean nothing to an operator): a
+# subquery, not a join, so FOR UPDATE locks outbox rows only.
+_QUEUE = WorkQueue(
+    _outbox,
+    OutboxStatus.PENDING,
+    (
         _c.id,
         _c.ticket_id,
         _c.kind,
@@ -45,25 +44,10 @@ _DUE = (
         .where(Ticket.id == _c.ticket_id)
         .scalar_subquery()
         .label("ticket_number"),
-    )
-    .where(*_DUE_WHERE)
-    .order_by(_c.next_attempt_at, _c.id)
-    .limit(bindparam("limit", type_=Integer))
-    .with_for_update(skip_locked=True)
+    ),
 )
-_LEASE = (
-    update(_outbox)
-    .where(_c.id.in_(bindparam("ids", expanding=True)))
-    .values(attempts=_c.attempts + 1, next_attempt_at=bindparam("until"))
-)
-# A row is still the claimer's while it is pending with the attempt count its claim left
-# (any later claim counts another attempt).
-_STILL_OURS = (_c.status == OutboxStatus.PENDING, _c.attempts == bindparam("claimed_attempts"))
-_RENEW = (
-    update(_outbox)
-    .where(_c.id == bindparam("row_id"), *_STILL_OURS)
-    .values(next_attempt_at=bindparam("until"))
-)
+_ANY_DUE = _QUEUE.any_due_query  # (ix_outbox_due)
+_DUE = _QUEUE.due_query
 
 _RECENT_AUTOMATIC = (
     select(func.count())
@@ -112,7 +96,7 @@ def normalised_address(address: str) -> str:
     return f"{local.partition('+')[0]}@{domain}"
 
 
-def insert_message(
+def enqueue(
     executor: Connection | Session,
     *,
     ticket_id: int | None,
@@ -122,11 +106,19 @@ def insert_message(
     recipients: Sequence[str],
     raw: bytes,
     now: datetime,
-    automatic: bool,
-    verp_id: str | None,
+    automatic: bool = True,
+    verp_id: str | None = None,
 ) -> int:
-    """Insert a pending row, due at ``now``, in the caller's transaction; its id. A single
-    Core INSERT rather than an ORM object: this runs on the intake hot path."""
+    """Insert a pending row, due at ``now``, in the caller's transaction; its id.
+
+    A single Core INSERT rather than an ORM object: this runs on the intake hot path.
+    Ticket mail goes through ``outbound.outbox.enqueue_each``, which gives each recipient a
+    row and an envelope sender of its own.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("naive datetime given as now")
+    if not recipients:
+        raise ValueError("an outbox message needs at least one recipient")
     values = {
         "ticket_id": ticket_id,
         "kind": kind,
@@ -173,16 +165,12 @@ def automatic_sent_to_domain_since(
 def any_due(connection: Connection, now: datetime) -> bool:
     """Whether a row is due at ``now``: a read, so a wake-up with nothing to send takes no
     lock."""
-    return connection.execute(_ANY_DUE, {"now": now}).first() is not None
+    return _QUEUE.any_due(connection, now)
 
 
 def claim(connection: Connection, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
     """Take up to ``limit`` due rows for one attempt each: counted, and not due again until
     ``now + lease``. Call inside a write transaction."""
-    rows = connection.execute(_DUE, {"now": now, "limit": limit}).all()
-    if not rows:
-        return []
-    connection.execute(_LEASE, {"ids": [row.id for row in rows], "until": now + lease})
     return [
         Claimed(
             id=row.id,
@@ -196,7 +184,7 @@ def claim(connection: Connection, now: datetime, lease: timedelta, limit: int) -
             since=stored_instant(row.since),
             ticket_number=row.ticket_number,
         )
-        for row in rows
+        for row in _QUEUE.claim(connection, now, now + lease, limit)
     ]
 
 
@@ -205,22 +193,12 @@ def finish(
 ) -> bool:
     """Write the outcome of ``item``'s attempt; whether the row took it. ``guarded``: only
     while the row is still as claimed; a message the relay took is recorded regardless."""
-    statement = update(_outbox).where(_c.id == item.id)
-    if guarded:
-        statement = statement.where(*_STILL_OURS)
-    result = connection.execute(
-        statement.values(**values), {"claimed_attempts": item.attempts} if guarded else {}
-    )
-    return bool(result.rowcount)
+    return _QUEUE.finish(connection, item.id, item.attempts, values, guarded=guarded)
 
 
 def renew(connection: Connection, item: Claimed, until: datetime) -> bool:
-    """Extend the lease of ``item`` to ``until``; False when it is no longer ours (its
-    lease ran out and another worker claimed it)."""
-    result = connection.execute(
-        _RENEW, {"row_id": item.id, "claimed_attempts": item.attempts, "until": until}
-    )
-    return bool(result.rowcount)
+    """Extend the lease of ``item`` to ``until``; False when it is no longer ours."""
+    return _QUEUE.renew(connection, item.id, item.attempts, until)
 
 
 def outbox_rows(

@@ -1,11 +1,10 @@
 """The webhook deliveries table: queued in the caller's transaction, claimed by the worker,
 finished, listed and retried from the console.
 
-``maild.webhooks`` decides what to queue; ``outbound.webhooks`` sends. Claiming works as
-the outbox's does: due rows are taken ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite has one
-writer) and leased by moving ``next_attempt_at`` ahead, so two workers never send one row at
-the same time, and a worker killed mid-send leaves its rows to be sent again once the lease
-runs out. Statements are built once; values are passed at execution.
+``maild.webhooks`` decides what to queue; ``outbound.webhooks`` sends. Claiming is the
+outbox's (``storage.work_queue``): two workers never send one row at the same time, and a
+worker killed mid-send leaves its rows to be sent again once the lease runs out.
+Statements are built once; values are passed at execution.
 """
 
 from __future__ import annotations
@@ -15,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
 
 from storage.models import Ticket, WebhookDelivery, WebhookStatus
+from storage.work_queue import WorkQueue
 
 _deliveries = WebhookDelivery.__table__
 _c = _deliveries.c
@@ -42,10 +42,10 @@ _TICKET = select(*(_tickets.c[name] for name in TICKET_FIELDS)).where(
 
 _INSERT = insert(_deliveries)
 
-_DUE_WHERE = (_c.status == WebhookStatus.PENDING, _c.next_attempt_at <= bindparam("now"))
-# What the worker claims: due rows, oldest first (ix_webhook_deliveries_due).
-_DUE = (
-    select(
+_QUEUE = WorkQueue(
+    _deliveries,
+    WebhookStatus.PENDING,
+    (
         _c.id,
         _c.webhook,
         _c.event,
@@ -55,19 +55,10 @@ _DUE = (
         _c.attempts,
         _c.created_at,
         _c.retried_at,
-    )
-    .where(*_DUE_WHERE)
-    .order_by(_c.next_attempt_at, _c.id)
-    .limit(bindparam("limit", type_=Integer))
-    .with_for_update(skip_locked=True)
+    ),
 )
-# Whether anything is due at all: a read, so a wake-up with nothing to send takes no lock.
-_ANY_DUE = select(_c.id).where(*_DUE_WHERE).limit(1)
-_LEASE = (
-    update(_deliveries)
-    .where(_c.id.in_(bindparam("ids", expanding=True)))
-    .values(attempts=_c.attempts + 1, next_attempt_at=bindparam("until"))
-)
+_DUE = _QUEUE.due_query  # (ix_webhook_deliveries_due)
+_ANY_DUE = _QUEUE.any_due_query
 _LINES = select(
     _c.id,
     _c.webhook,
@@ -152,16 +143,14 @@ def ticket_fields(connection: Connection, ticket_id: int) -> dict[str, Any] | No
 
 
 def any_due(connection: Connection, now: datetime) -> bool:
-    return connection.execute(_ANY_DUE, {"now": now}).first() is not None
+    """Whether a delivery is due at ``now``: a read, so a wake-up with nothing to send
+    takes no lock."""
+    return _QUEUE.any_due(connection, now)
 
 
 def claim(connection: Connection, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
     """Take up to ``limit`` due deliveries for one attempt each: counted, and not due
     again until ``now + lease``. Call inside a write transaction."""
-    rows = connection.execute(_DUE, {"now": now, "limit": limit}).all()
-    if not rows:
-        return []
-    connection.execute(_LEASE, {"ids": [row.id for row in rows], "until": now + lease})
     return [
         Claimed(
             id=row.id,
@@ -173,7 +162,7 @@ def claim(connection: Connection, now: datetime, lease: timedelta, limit: int) -
             attempts=row.attempts + 1,
             since=row.retried_at or row.created_at,
         )
-        for row in rows
+        for row in _QUEUE.claim(connection, now, now + lease, limit)
     ]
 
 
@@ -183,12 +172,7 @@ def finish(
     """Write the outcome of ``item``'s attempt. ``guarded``: only while the row is still
     as claimed (pending, this attempt's count); a delivery that reached its receiver is
     recorded regardless."""
-    statement = update(_deliveries).where(_c.id == item.id)
-    if guarded:
-        statement = statement.where(
-            _c.status == WebhookStatus.PENDING, _c.attempts == item.attempts
-        )
-    connection.execute(statement.values(**values))
+    _QUEUE.finish(connection, item.id, item.attempts, values, guarded=guarded)
 
 
 def delivery_lines(

@@ -18,7 +18,9 @@ from sqlalchemy import create_engine, select
 from maild.cli import cli
 from maild.clock import ManualClock
 from maild.config import Config, config_from_mapping
-from storage.models import Event, Message, OutboxMessage, Ticket
+from storage.models import Event, OutboxMessage, Ticket
+from tests.agents.helpers import events as events_of
+from tests.agents.helpers import messages as messages_of
 from tests.conftest import config_data
 from tests.importing.archives import write_mbox
 from tests.mails import customer_mail
@@ -81,30 +83,6 @@ def new_mail(daemon: DaemonThread, n: int, sender: str = f"Ada <{ADA}>") -> None
 
 def numbers(daemon: DaemonThread) -> list[int]:
     return [ticket.number for ticket in rows(daemon, Ticket)]
-
-
-def events_of(daemon: DaemonThread, number: int) -> list[Event]:
-    with daemon.runtime.sessions() as session:
-        return list(
-            session.scalars(
-                select(Event)
-                .join(Ticket, Ticket.id == Event.ticket_id)
-                .where(Ticket.number == number)
-                .order_by(Event.id)
-            )
-        )
-
-
-def messages_of(daemon: DaemonThread, number: int) -> list[Message]:
-    with daemon.runtime.sessions() as session:
-        return list(
-            session.scalars(
-                select(Message)
-                .join(Ticket, Ticket.id == Message.ticket_id)
-                .where(Ticket.number == number)
-                .order_by(Message.id)
-            )
-        )
 
 
 def admin_mail_at_sink(sink: Sink, count: int) -> list[str]:

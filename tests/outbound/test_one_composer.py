@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOW_LEVEL = {
     ("outbound.compose", "compose"),
     ("outbound.compose", "OutgoingMail"),
-    ("outbound.outbox", "enqueue"),
+    ("storage.outbox", "enqueue"),
     ("outbound.outbox", "enqueue_each"),
     ("outbound.ticketmail", "queue_ticket_mail"),
 }
@@ -48,7 +48,7 @@ def test_maild_composes_no_mail_itself() -> None:
 def test_the_checker_sees_a_composer_copy(tmp_path: Path) -> None:
     fake = tmp_path / "copy.py"
     fake.write_text(
-        "from outbound.outbox import enqueue\n"
+        "from storage.outbox import enqueue\n"
         "def later():\n    from outbound.compose import compose\n"
     )
     assert low_level_imports(fake, tmp_path) == ["copy.py:1 enqueue", "copy.py:3 compose"]

@@ -13,10 +13,10 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from outbound.compose import OutgoingMail, compose, make_message_id, new_ticket_token
-from outbound.outbox import OutboxWorker, RetryPolicy, default_backoff, enqueue
+from outbound.outbox import OutboxWorker, RetryPolicy, default_backoff
 from outbound.transport import SmtpRelayTransport, Transport
 from storage.models import OutboxMessage, OutboxStatus, Ticket, TicketStatus
-from storage.outbox import outbox_rows
+from storage.outbox import enqueue, outbox_rows
 from tests.outbound.conftest import ManualClock
 from tests.support import Sink
 
